@@ -1,0 +1,43 @@
+/* compile.h - the front end's entry point: one Compilation per program.
+ *
+ * A program is a root file plus everything it imports. The compilation owns
+ * the sources, the syntax trees (in its arena) and the diagnostics. Nothing
+ * here prints; callers render compilation_diags() with diag_render.h. */
+#ifndef FLOW_COMPILE_H
+#define FLOW_COMPILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "diag.h"
+#include "source.h"
+
+typedef struct Compilation Compilation;
+
+/* A new, empty compilation. Free with compilation_free. */
+Compilation *compilation_new(void);
+void compilation_free(Compilation *c);
+
+/* Parse, resolve and type-check the program rooted at the file `path`
+ * (read from disk; imports resolve relative to it). Returns true when no
+ * error was found (warnings allowed). Call once per compilation. */
+bool compilation_check_file(Compilation *c, const char *path);
+
+/* Same, for a root whose text is given in memory; `path` is used for
+ * messages and to resolve imports. */
+bool compilation_check_source(Compilation *c, const char *path, const char *text, size_t len);
+
+/* Borrowed views of the results. */
+const DiagList *compilation_diags(const Compilation *c);
+SourceMap *compilation_sources(Compilation *c);
+
+/* Statistics of the last check, for benchmarks and --stats. */
+typedef struct CompileStats {
+  size_t files;
+  size_t bytes;
+  size_t lines;
+  size_t decls;
+} CompileStats;
+CompileStats compilation_stats(const Compilation *c);
+
+#endif
