@@ -1,0 +1,373 @@
+/* check.c - the checker's driver: declaration passes, type expressions,
+ * scopes, suggestions, flow cycles and unused declarations (see check.h). */
+#include "check.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_internal.h"
+
+const char *tstr(Checker *c, const Type *t) { return type_str(c->arena, t); }
+
+void check_mark_used(Checker *c, Decl *d) {
+  if (d != c->decl) d->used = true;
+}
+
+/* ---- scopes ---------------------------------------------------------------- */
+
+Local *check_bind(Checker *c, const char *name, Type *type, Span span, bool warn_unused) {
+  Local *l = ARENA_NEW(c->arena, Local);
+  l->name = name;
+  l->type = type;
+  l->span = span;
+  l->warn_unused = warn_unused && name[0] != '_';
+  l->next = c->scope;
+  c->scope = l;
+  return l;
+}
+
+/* Leave every binding made after `mark`, warning about lets never read. */
+void check_unbind(Checker *c, Local *mark) {
+  while (c->scope && c->scope != mark) {
+    Local *l = c->scope;
+    if (l->warn_unused && !l->used) {
+      Diag *d = diag_add(c->diags, DIAG_W0408, l->span, "`%s` is never used", l->name);
+      diag_set_label(d, "this value is computed but never read");
+      diag_set_help(d, "remove it, or name it `_%s` if it is computed on purpose", l->name);
+    }
+    c->scope = l->next;
+  }
+}
+
+/* ---- "did you mean" -------------------------------------------------------- */
+
+/* Levenshtein distance, capped: returns cap+1 when larger. */
+static unsigned edit_distance(const char *a, const char *b, unsigned cap) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 64 || lb > 64) return cap + 1;
+  if ((la > lb ? la - lb : lb - la) > cap) return cap + 1;
+  unsigned row[65];
+  for (size_t j = 0; j <= lb; j++) row[j] = (unsigned)j;
+  for (size_t i = 1; i <= la; i++) {
+    unsigned prev = row[0], best = row[0] = (unsigned)i;
+    for (size_t j = 1; j <= lb; j++) {
+      unsigned cur = row[j];
+      unsigned sub = prev + (a[i - 1] != b[j - 1]);
+      unsigned del = row[j] + 1, ins = row[j - 1] + 1;
+      row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+      prev = cur;
+      if (row[j] < best) best = row[j];
+    }
+    if (best > cap) return cap + 1;
+  }
+  return row[lb];
+}
+
+typedef struct Suggest {
+  const char *name;
+  const char *best;
+  unsigned dist, cap;
+} Suggest;
+
+static void suggest_try(Suggest *s, const char *cand) {
+  if (!cand || strcmp(cand, s->name) == 0) return;
+  unsigned d = edit_distance(s->name, cand, s->cap);
+  if (d <= s->cap && (d < s->dist || (d == s->dist && s->best && strcmp(cand, s->best) < 0))) {
+    s->dist = d;
+    s->best = cand;
+  }
+}
+
+const char *check_suggest(Checker *c, const char *name, bool values_only) {
+  size_t n = strlen(name);
+  Suggest s = {name, NULL, (unsigned)-1, n <= 3 ? 1 : (n <= 6 ? 2 : 3)};
+  for (Local *l = c->scope; l; l = l->next) suggest_try(&s, l->name);
+  const NameMap *g = &c->p->globals;
+  for (size_t i = 0; i < g->cap; i++) {
+    if (!g->keys[i]) continue;
+    Decl *d = g->values[i];
+    if (values_only && (d->kind == D_TYPE || d->kind == D_ENUM)) continue;
+    suggest_try(&s, g->keys[i]);
+  }
+  if (!values_only) return s.best;
+  for (const char *const *b = check_builtin_names(); *b; b++) suggest_try(&s, *b);
+  return s.best;
+}
+
+/* Suggest a type name: built-in types and declared records/enums. */
+static const char *suggest_type(Checker *c, const char *name) {
+  size_t n = strlen(name);
+  Suggest s = {name, NULL, (unsigned)-1, n <= 3 ? 1 : (n <= 6 ? 2 : 3)};
+  static const char *const builtin[] = {"string", "int", "float", "bool", "image", "audio", NULL};
+  for (const char *const *b = builtin; *b; b++) suggest_try(&s, *b);
+  const NameMap *g = &c->p->globals;
+  for (size_t i = 0; i < g->cap; i++) {
+    if (!g->keys[i]) continue;
+    Decl *d = g->values[i];
+    if (d->kind == D_TYPE || d->kind == D_ENUM) suggest_try(&s, g->keys[i]);
+  }
+  return s.best;
+}
+
+/* ---- type expressions ------------------------------------------------------ */
+
+Type *check_type_expr(Checker *c, TypeExpr *te) {
+  switch (te->kind) {
+  case TE_NAME: {
+    Type *t = type_builtin(&c->tt, te->name.name);
+    if (t) return t;
+    Decl *d = program_lookup(c->p, te->name.name);
+    if (d && (d->kind == D_TYPE || d->kind == D_ENUM)) {
+      check_mark_used(c, d);
+      return type_named(&c->tt, d);
+    }
+    Diag *g;
+    if (d) {
+      g = diag_add(c->diags, DIAG_E0103, te->name.span, "`%s` is a %s, not a type",
+                   te->name.name, decl_kind_str(d->kind));
+      diag_set_label(g, "expected a type");
+      diag_add_secondary(g, d->name.span, "`%s` is declared here", te->name.name);
+    } else {
+      g = diag_add(c->diags, DIAG_E0103, te->name.span, "unknown type `%s`", te->name.name);
+      diag_set_label(g, "not a built-in type or a declared `type`/`enum`");
+      const char *hint = suggest_type(c, te->name.name);
+      if (hint) diag_set_help(g, "did you mean `%s`?", hint);
+    }
+    return &c->tt.error;
+  }
+  case TE_LIST: return type_list(&c->tt, check_type_expr(c, te->elem));
+  case TE_OPT: return type_opt(&c->tt, check_type_expr(c, te->elem));
+  case TE_MAP:
+    if (strcmp(te->name.name, "string") != 0) {
+      Diag *g = diag_add(c->diags, DIAG_E0103, te->name.span,
+                         "map keys must be `string`, found `%s`", te->name.name);
+      diag_set_label(g, "expected `string`");
+    }
+    return type_map(&c->tt, check_type_expr(c, te->elem));
+  }
+  return &c->tt.error;
+}
+
+/* ---- records and enums ----------------------------------------------------- */
+
+static void check_annotations(Checker *c, Field *f) {
+  for (unsigned i = 0; i < f->nannots; i++) {
+    Annotation *a = f->annots[i];
+    if (strcmp(a->name.name, "describe") == 0) {
+      if (a->nargs != 1 || a->args[0].name.name || a->args[0].value->kind != EX_STRING) {
+        Diag *g = diag_add(c->diags, DIAG_E0701, a->span,
+                           "`@describe` takes one string, found %u argument%s", a->nargs,
+                           a->nargs == 1 ? " that is not a string" : "s");
+        diag_set_label(g, "expected `@describe(\"...\")`");
+      } else {
+        check_template(c, a->args[0].value);
+      }
+      continue;
+    }
+    Diag *g = diag_add(c->diags, DIAG_E0701, a->name.span, "unknown annotation `@%s`", a->name.name);
+    diag_set_label(g, "not a known annotation");
+    diag_set_help(g, "the known annotation is `@describe(\"...\")`");
+  }
+}
+
+static void check_record_decl(Checker *c, Decl *d) {
+  for (unsigned i = 0; i < d->u.record.n; i++) {
+    Field *f = d->u.record.fields[i];
+    for (unsigned j = 0; j < i; j++) {
+      if (d->u.record.fields[j]->name.name == f->name.name) {
+        Diag *g = diag_add(c->diags, DIAG_E0108, f->name.span, "field `%s` is declared twice in `%s`",
+                           f->name.name, d->name.name);
+        diag_set_label(g, "second field `%s`", f->name.name);
+        diag_add_secondary(g, d->u.record.fields[j]->name.span, "first declared here");
+        break;
+      }
+    }
+    f->resolved = check_type_expr(c, f->type);
+    check_annotations(c, f);
+  }
+}
+
+static void check_enum_decl(Checker *c, Decl *d) {
+  if (d->u.enm.n == 0) {
+    Diag *g = diag_add(c->diags, DIAG_E0001, d->name.span, "enum `%s` has no variants", d->name.name);
+    diag_set_label(g, "expected at least one variant");
+  }
+  for (unsigned i = 0; i < d->u.enm.n; i++) {
+    for (unsigned j = 0; j < i; j++) {
+      if (d->u.enm.variants[j].name.name == d->u.enm.variants[i].name.name) {
+        Diag *g = diag_add(c->diags, DIAG_E0108, d->u.enm.variants[i].name.span,
+                           "variant `%s` is declared twice in `%s`", d->u.enm.variants[i].name.name,
+                           d->name.name);
+        diag_set_label(g, "second variant `%s`", d->u.enm.variants[i].name.name);
+        diag_add_secondary(g, d->u.enm.variants[j].name.span, "first declared here");
+        break;
+      }
+    }
+  }
+}
+
+/* Resolve a parameter list, reporting duplicate names. */
+static void check_params(Checker *c, Param **params, unsigned n) {
+  for (unsigned i = 0; i < n; i++) {
+    params[i]->resolved = check_type_expr(c, params[i]->type);
+    for (unsigned j = 0; j < i; j++) {
+      if (params[j]->name.name == params[i]->name.name) {
+        Diag *g = diag_add(c->diags, DIAG_E0108, params[i]->name.span,
+                           "parameter `%s` is declared twice", params[i]->name.name);
+        diag_set_label(g, "second parameter `%s`", params[i]->name.name);
+        diag_add_secondary(g, params[j]->name.span, "first declared here");
+        break;
+      }
+    }
+  }
+}
+
+/* Resolve the signature (parameters and result) of prompts, evals, flows. */
+static void check_signature(Checker *c, Decl *d) {
+  switch (d->kind) {
+  case D_PROMPT:
+    check_params(c, d->u.prompt.params, d->u.prompt.nparams);
+    d->type = check_type_expr(c, d->u.prompt.ret);
+    break;
+  case D_FLOW:
+    check_params(c, d->u.flow.params, d->u.flow.nparams);
+    d->type = check_type_expr(c, d->u.flow.ret);
+    break;
+  case D_EVAL:
+    check_params(c, d->u.eval.params, d->u.eval.nparams);
+    if (d->u.eval.nparams == 0) {
+      Diag *g = diag_add(c->diags, DIAG_E0202, d->name.span,
+                         "eval `%s` takes no parameters; expected the value to check as the first",
+                         d->name.name);
+      diag_set_label(g, "an eval needs at least one parameter");
+    }
+    break;
+  default:
+    break;
+  }
+}
+
+/* ---- cycles between flows --------------------------------------------------- */
+
+static bool flow_visit(Checker *c, Decl *d, unsigned char *color, Decl **stack, unsigned depth,
+                       Decl **flows, size_t nflows) {
+  size_t idx = 0;
+  while (idx < nflows && flows[idx] != d) idx++;
+  color[idx] = 1;
+  stack[depth] = d;
+  for (unsigned i = 0; i < d->calls.n; i++) {
+    CallEdge *e = d->calls.items[i];
+    size_t j = 0;
+    while (j < nflows && flows[j] != e->callee) j++;
+    if (j == nflows) continue;
+    if (color[j] == 1) {
+      Diag *g = diag_add(c->diags, DIAG_E0401, e->span, "flow `%s` calls itself%s",
+                         e->callee->name.name, e->callee == d ? "" : " through other flows");
+      diag_set_label(g, "this call closes a cycle");
+      unsigned from = 0;
+      while (from <= depth && stack[from] != e->callee) from++;
+      for (unsigned k = from; k <= depth; k++)
+        diag_add_note(g, "`%s` calls `%s`", stack[k]->name.name,
+                      k < depth ? stack[k + 1]->name.name : e->callee->name.name);
+      diag_set_help(g, "a flow is a finite graph of steps; iterate with `for` instead of recursion");
+      return true;
+    }
+    if (color[j] == 0 && depth + 1 < 1024 &&
+        flow_visit(c, e->callee, color, stack, depth + 1, flows, nflows))
+      return true;
+  }
+  color[idx] = 2;
+  return false;
+}
+
+static void check_flow_cycles(Checker *c) {
+  size_t n = 0;
+  Decl **flows = xmalloc((c->p->ndecls + 1) * sizeof *flows);
+  for (size_t i = 0; i < c->p->ndecls; i++)
+    if (c->p->decls[i]->kind == D_FLOW && c->p->decls[i]->calls.n) flows[n++] = c->p->decls[i];
+  unsigned char *color = calloc(n + 1, 1);
+  Decl **stack = xmalloc(1025 * sizeof *stack);
+  if (!color) flow_oom();
+  for (size_t i = 0; i < n; i++)
+    if (color[i] == 0) flow_visit(c, flows[i], color, stack, 0, flows, n);
+  free(stack);
+  free(color);
+  free(flows);
+}
+
+/* ---- unused declarations ---------------------------------------------------- */
+
+/* Only the root file's declarations are expected to be used, and only when
+ * the root has an entry point (a flow or a test): a file of shared
+ * declarations is a library meant for its importers. */
+static void check_unused(Checker *c) {
+  bool has_entry = c->p->ntests > 0;
+  for (size_t i = 0; i < c->p->ndecls && !has_entry; i++)
+    if (c->p->decls[i]->kind == D_FLOW && c->p->decls[i]->file == c->p->root) has_entry = true;
+  if (!has_entry) return;
+  for (size_t i = 0; i < c->p->ndecls; i++) {
+    Decl *d = c->p->decls[i];
+    if (d->used || d->file != c->p->root) continue;
+    if (d->kind == D_TYPE || d->kind == D_ENUM) continue;
+    if (d->kind == D_FLOW && strcmp(d->name.name, "main") == 0) continue;
+    Diag *g = diag_add(c->diags, DIAG_W0409, d->name.span, "%s `%s` is never used",
+                       decl_kind_str(d->kind), d->name.name);
+    diag_set_label(g, "declared here but nothing refers to it");
+    diag_set_help(g, "remove it, or use it from `main` or a test");
+  }
+}
+
+/* ---- driver ------------------------------------------------------------------ */
+
+static void check_each(Checker *c, DeclKind kind, void (*fn)(Checker *, Decl *)) {
+  for (size_t i = 0; i < c->p->ndecls; i++) {
+    Decl *d = c->p->decls[i];
+    if (d->kind != kind) continue;
+    c->decl = d;
+    c->scope = NULL;
+    fn(c, d);
+  }
+  c->decl = NULL;
+}
+
+void check_program(Program *p) {
+  Checker c;
+  memset(&c, 0, sizeof c);
+  c.p = p;
+  c.arena = p->arena;
+  c.diags = p->diags;
+  types_init(&c.tt, p->arena);
+
+  for (size_t i = 0; i < p->ndecls; i++)
+    if (p->decls[i]->kind == D_TYPE || p->decls[i]->kind == D_ENUM) type_named(&c.tt, p->decls[i]);
+  check_each(&c, D_TYPE, check_record_decl);
+  check_each(&c, D_ENUM, check_enum_decl);
+  check_each(&c, D_PROMPT, check_signature);
+  check_each(&c, D_FLOW, check_signature);
+  check_each(&c, D_EVAL, check_signature);
+  check_each(&c, D_MODEL, check_model);
+  check_each(&c, D_POLICY, check_policy);
+  check_each(&c, D_CONTEXT, check_context);
+  check_each(&c, D_PROMPT, check_prompt);
+  check_each(&c, D_EVAL, check_eval);
+  check_each(&c, D_FLOW, check_flow);
+  /* tests, with duplicate titles */
+  for (size_t i = 0; i < p->ntests; i++) {
+    Decl *t = p->tests[i];
+    for (size_t j = 0; j < i; j++) {
+      if (strcmp(p->tests[j]->u.test.title, t->u.test.title) == 0) {
+        Diag *g = diag_add(c.diags, DIAG_E0603, t->u.test.title_span,
+                           "test \"%s\" is declared more than once", t->u.test.title);
+        diag_set_label(g, "second test with this name");
+        diag_add_secondary(g, p->tests[j]->u.test.title_span, "first declared here");
+        break;
+      }
+    }
+    c.decl = t;
+    c.scope = NULL;
+    check_test(&c, t);
+  }
+  c.decl = NULL;
+  check_flow_cycles(&c);
+  check_unused(&c);
+}

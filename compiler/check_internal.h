@@ -1,0 +1,93 @@
+/* check_internal.h - state shared by the checker's files.
+ *
+ * check.c       the driver: declaration order, types, signatures, unused names
+ * check_expr.c  expressions, templates, built-in functions
+ * check_stmt.c  flow, eval and test bodies; yields; matches
+ * check_model.c model bindings, policies, prompt settings, context sources
+ * Not part of the front end's interface. */
+#ifndef FLOW_CHECK_INTERNAL_H
+#define FLOW_CHECK_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "ast.h"
+#include "check.h"
+#include "diag.h"
+#include "types.h"
+
+/* A local value in scope: a parameter, a let, a score, a loop variable. */
+typedef struct Local {
+  const char *name;
+  Type *type;
+  Span span;
+  bool used;            /* read at least once */
+  bool warn_unused;     /* a let or score: W0408 when never read */
+  bool from_model;      /* the value depends on a model call */
+  struct Local *next;   /* enclosing binding */
+} Local;
+
+/* Where a `yield` goes. */
+typedef enum YieldTarget {
+  YT_NONE,        /* eval/test bodies, if-expression branches */
+  YT_FLOW,        /* the flow's result (whole or element, decided per yield) */
+  YT_FOR_EXPR,    /* an element of the enclosing for expression */
+} YieldTarget;
+
+typedef struct YieldFrame {
+  YieldTarget target;
+  Type *elem;            /* YT_FOR_EXPR: element type so far (NULL before the first) */
+  unsigned count;
+  struct YieldFrame *outer;
+} YieldFrame;
+
+typedef struct Checker {
+  Program *p;
+  Arena *arena;
+  DiagList *diags;
+  TypeTable tt;
+  Decl *decl;            /* the declaration being checked */
+  Local *scope;          /* innermost local binding */
+  bool saw_model;        /* the expression being checked depends on a model call */
+  YieldFrame *yields;    /* innermost yield frame */
+  unsigned for_stmts;    /* for statements enclosing the current statement (flow level) */
+  /* the flow being checked */
+  Type *flow_ret;
+  Span first_whole_yield, first_elem_yield;
+  bool has_whole_yield, has_elem_yield;
+} Checker;
+
+/* check.c */
+Type *check_type_expr(Checker *c, TypeExpr *te);
+void check_mark_used(Checker *c, Decl *d);
+const char *check_suggest(Checker *c, const char *name, bool values_only);
+Local *check_bind(Checker *c, const char *name, Type *type, Span span, bool warn_unused);
+void check_unbind(Checker *c, Local *mark);
+const char *tstr(Checker *c, const Type *t);
+
+/* check_expr.c */
+Type *check_expr(Checker *c, Expr *e, Type *expected);
+/* Check `e` against `expected`, reporting E0201 with `what` ("the argument
+ * `x` of `f`") when it does not fit. Returns the expression's type. */
+Type *check_expr_as(Checker *c, Expr *e, Type *expected, const char *what);
+void check_template(Checker *c, Expr *str);
+bool check_is_builtin(const char *name);
+const char *const *check_builtin_names(void);
+/* Report E0201 for `e` (of type `found`) where `expected` was needed. */
+void check_report_mismatch(Checker *c, Span span, const Type *expected, const Type *found,
+                           const char *what);
+
+/* check_stmt.c */
+void check_flow(Checker *c, Decl *d);
+void check_eval(Checker *c, Decl *d);
+void check_test(Checker *c, Decl *d);
+Type *check_for_expr(Checker *c, Expr *e);
+Type *check_match_expr(Checker *c, Expr *e, Type *expected);
+void check_action(Checker *c, Action *a, Span checked, bool has_model);
+
+/* check_model.c */
+void check_model(Checker *c, Decl *d);
+void check_policy(Checker *c, Decl *d);
+void check_context(Checker *c, Decl *d);
+void check_prompt(Checker *c, Decl *d);
+
+#endif

@@ -1,0 +1,548 @@
+/* main.c - the `flowc` command line: parses arguments, runs one subcommand
+ * (check, explain, help) and maps the outcome to an exit status.
+ *
+ * Exit statuses: 0 = clean (or warnings only), 1 = errors found (or warnings
+ * with --werror), 2 = usage error or I/O error. Each subcommand is one
+ * function; options are described by a small table per command and parsed by
+ * one shared parser. There is no global mutable state. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "compile.h"
+#include "diag.h"
+#include "diag_render.h"
+#include "embedded.h"
+
+#ifndef FLOW_VERSION
+#define FLOW_VERSION "unknown"
+#endif
+
+enum { EXIT_CLEAN = 0, EXIT_FOUND = 1, EXIT_USAGE = 2 };
+
+/* ---------------------------------------------------------------------------
+ * Option tables and the argument parser
+ * ------------------------------------------------------------------------- */
+
+/* One option of a command: a flag (metavar NULL) or an option taking a
+ * value, optionally restricted to a NULL-terminated list of choices. */
+typedef struct OptSpec {
+  const char *name;            /* "--format" */
+  const char *metavar;         /* "FORMAT", or NULL for a flag */
+  const char *const *choices;  /* allowed values, NULL-terminated; NULL = any */
+  const char *help;
+} OptSpec;
+
+#define MAX_OPTS 8
+
+/* The result of parsing a command's arguments. values[i] is the value of
+ * option i ("" for a flag that is present) or NULL when absent; pos holds
+ * the positional arguments (borrowed from argv, array owned). */
+typedef struct ParsedArgs {
+  const char *values[MAX_OPTS];
+  const char **pos;
+  size_t npos;
+  bool help;
+} ParsedArgs;
+
+struct Command;
+typedef int (*CommandFn)(const struct Command *cmd, const ParsedArgs *args);
+
+/* A subcommand: its name, help texts, options and the function running it. */
+typedef struct Command {
+  const char *name;
+  const char *summary; /* one line, for the command list */
+  const char *usage;   /* "flowc check [OPTIONS] FILE|DIR..." */
+  const char *details; /* paragraphs printed after the usage line */
+  const OptSpec *opts;
+  size_t nopts;
+  CommandFn run;
+} Command;
+
+/* Print "a, b or c" for a NULL-terminated list of choices. */
+static void print_choices(FILE *out, const char *const *choices) {
+  for (size_t i = 0; choices[i]; i++) {
+    if (i) fputs(choices[i + 1] ? ", " : " or ", out);
+    fputs(choices[i], out);
+  }
+}
+
+/* Report a usage error: "flowc: error: MESSAGE" and a pointer to the help
+ * of `cmd` (or of flowc when NULL). Returns EXIT_USAGE. */
+static int usage_error(const Command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int usage_error(const Command *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("flowc: error: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  if (cmd)
+    fprintf(stderr, "\n(see 'flowc help %s')\n", cmd->name);
+  else
+    fputs("\n(see 'flowc help')\n", stderr);
+  return EXIT_USAGE;
+}
+
+/* Print "expected one of --a, --b or --help" for the options of `cmd`. */
+static void print_option_names(FILE *out, const Command *cmd) {
+  fputs("expected ", out);
+  fputs(cmd->nopts ? "one of " : "", out);
+  for (size_t i = 0; i < cmd->nopts; i++) fprintf(out, "%s, ", cmd->opts[i].name);
+  fputs(cmd->nopts ? "or --help" : "--help", out);
+}
+
+/* Parse `argv[0..argc)` (the arguments after the command name) against the
+ * options of `cmd`. Accepts "--opt value", "--opt=value", "--" to end the
+ * options, and -h/--help anywhere. Returns 0 or EXIT_USAGE (after printing
+ * what was expected and what was found). `out->pos` must be freed. */
+static int parse_args(const Command *cmd, int argc, char **argv, ParsedArgs *out) {
+  memset(out, 0, sizeof *out);
+  out->pos = malloc(((size_t)argc + 1) * sizeof *out->pos);
+  if (!out->pos) return usage_error(cmd, "out of memory");
+  bool options_done = false;
+  for (int i = 0; i < argc; i++) {
+    const char *arg = argv[i];
+    if (options_done || arg[0] != '-' || arg[1] == '\0') {
+      out->pos[out->npos++] = arg;
+      continue;
+    }
+    if (strcmp(arg, "--") == 0) {
+      options_done = true;
+      continue;
+    }
+    if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+      out->help = true;
+      continue;
+    }
+    const char *eq = strchr(arg, '=');
+    size_t namelen = eq ? (size_t)(eq - arg) : strlen(arg);
+    size_t k = 0;
+    while (k < cmd->nopts &&
+           !(strlen(cmd->opts[k].name) == namelen && strncmp(cmd->opts[k].name, arg, namelen) == 0))
+      k++;
+    if (k == cmd->nopts) {
+      fprintf(stderr, "flowc: error: unknown option '%.*s' for 'flowc %s'; ", (int)namelen, arg,
+              cmd->name);
+      print_option_names(stderr, cmd);
+      fprintf(stderr, "\n(see 'flowc help %s')\n", cmd->name);
+      return EXIT_USAGE;
+    }
+    const OptSpec *o = &cmd->opts[k];
+    if (!o->metavar) {
+      if (eq) return usage_error(cmd, "option '%s' takes no value, found '%s'", o->name, arg);
+      out->values[k] = "";
+      continue;
+    }
+    const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+    if (!value || (o->choices && value[0] == '\0')) {
+      fprintf(stderr, "flowc: error: option '%s' expects %s", o->name, o->metavar);
+      if (o->choices) {
+        fputs(" (", stderr);
+        print_choices(stderr, o->choices);
+        fputs(")", stderr);
+      }
+      fprintf(stderr, ", found %s\n(see 'flowc help %s')\n",
+              value ? "an empty value" : "the end of the arguments", cmd->name);
+      return EXIT_USAGE;
+    }
+    if (o->choices) {
+      size_t c = 0;
+      while (o->choices[c] && strcmp(o->choices[c], value) != 0) c++;
+      if (!o->choices[c]) {
+        fprintf(stderr, "flowc: error: option '%s' expects ", o->name);
+        print_choices(stderr, o->choices);
+        fprintf(stderr, ", found '%s'\n(see 'flowc help %s')\n", value, cmd->name);
+        return EXIT_USAGE;
+      }
+    }
+    out->values[k] = value;
+  }
+  return 0;
+}
+
+/* Print the full help of one command: usage, details and its options. */
+static void print_command_help(FILE *out, const Command *cmd) {
+  fprintf(out, "flowc %s - %s\n\nUsage: %s\n\n%s", cmd->name, cmd->summary, cmd->usage,
+          cmd->details);
+  fputs("\nOptions:\n", out);
+  for (size_t i = 0; i < cmd->nopts; i++) {
+    const OptSpec *o = &cmd->opts[i];
+    char left[64];
+    snprintf(left, sizeof left, "%s%s%s", o->name, o->metavar ? " " : "",
+             o->metavar ? o->metavar : "");
+    fprintf(out, "  %-18s %s\n", left, o->help);
+  }
+  fprintf(out, "  %-18s %s\n", "-h, --help", "print this help");
+}
+
+/* ---------------------------------------------------------------------------
+ * flowc check
+ * ------------------------------------------------------------------------- */
+
+/* A growable list of owned path strings. */
+typedef struct PathList {
+  char **items;
+  size_t n, cap;
+} PathList;
+
+/* Append a copy of `path`. */
+static void paths_push(PathList *pl, const char *path) {
+  if (pl->n == pl->cap) {
+    pl->cap = pl->cap ? 2 * pl->cap : 16;
+    char **items = realloc(pl->items, pl->cap * sizeof *items);
+    if (!items) abort();
+    pl->items = items;
+  }
+  char *copy = strdup(path);
+  if (!copy) abort();
+  pl->items[pl->n++] = copy;
+}
+
+static void paths_free(PathList *pl) {
+  for (size_t i = 0; i < pl->n; i++) free(pl->items[i]);
+  free(pl->items);
+  pl->items = NULL;
+  pl->n = pl->cap = 0;
+}
+
+/* qsort comparator for C strings, in byte order (independent of locale). */
+static int cmp_strings(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Whether `name` ends in ".flow" (and has something before it). */
+static bool is_flow_file(const char *name) {
+  size_t n = strlen(name);
+  return n > 5 && strcmp(name + n - 5, ".flow") == 0;
+}
+
+/* "dir/name", without doubling a trailing slash of `dir`. New string. */
+static char *join_path(const char *dir, const char *name) {
+  size_t dn = strlen(dir), nn = strlen(name);
+  bool slash = dn > 0 && dir[dn - 1] == '/';
+  char *p = malloc(dn + nn + 2);
+  if (!p) abort();
+  memcpy(p, dir, dn);
+  if (!slash) p[dn++] = '/';
+  memcpy(p + dn, name, nn + 1);
+  return p;
+}
+
+/* Print the I/O error of `path` (from errno) and return false. */
+static bool io_error(const char *path) {
+  fprintf(stderr, "flowc: error: cannot read '%s': %s\n", path, strerror(errno));
+  return false;
+}
+
+/* Add every *.flow file under directory `dir` to `out`, recursively, in
+ * sorted order. Hidden entries (names starting with '.') are skipped, and so
+ * are symbolic links to directories (they could form cycles). Returns false
+ * after printing an error when a directory cannot be read. */
+static bool collect_dir(const char *dir, PathList *out) {
+  DIR *d = opendir(dir);
+  if (!d) return io_error(dir);
+  PathList names = {0};
+  struct dirent *e;
+  errno = 0;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] != '.') paths_push(&names, e->d_name);
+    errno = 0;
+  }
+  int read_errno = errno;
+  closedir(d);
+  if (read_errno) {
+    errno = read_errno;
+    paths_free(&names);
+    return io_error(dir);
+  }
+  if (names.n) qsort(names.items, names.n, sizeof *names.items, cmp_strings);
+  bool ok = true;
+  for (size_t i = 0; ok && i < names.n; i++) {
+    char *path = join_path(dir, names.items[i]);
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+      ok = io_error(path);
+    } else if (S_ISDIR(st.st_mode)) {
+      ok = collect_dir(path, out);
+    } else if (is_flow_file(names.items[i])) {
+      struct stat target;
+      if (S_ISREG(st.st_mode) || (S_ISLNK(st.st_mode) && stat(path, &target) == 0 &&
+                                  S_ISREG(target.st_mode)))
+        paths_push(out, path);
+    }
+    free(path);
+  }
+  paths_free(&names);
+  return ok;
+}
+
+/* Add the files named by one command-line argument: the file itself, or
+ * the *.flow files under a directory (at least one is expected). Returns
+ * false after printing an error. */
+static bool collect_arg(const char *arg, PathList *out) {
+  struct stat st;
+  if (stat(arg, &st) != 0) return io_error(arg);
+  if (!S_ISDIR(st.st_mode)) {
+    paths_push(out, arg);
+    return true;
+  }
+  size_t before = out->n;
+  if (!collect_dir(arg, out)) return false;
+  if (out->n == before) {
+    fprintf(stderr,
+            "flowc: error: expected *.flow files under directory '%s', found none\n", arg);
+    return false;
+  }
+  return true;
+}
+
+/* Whether text diagnostics should be coloured for `--color WHEN`: auto means
+ * stderr is a terminal and NO_COLOR is unset or empty. */
+static bool want_color(const char *when) {
+  if (strcmp(when, "always") == 0) return true;
+  if (strcmp(when, "never") == 0) return false;
+  const char *no_color = getenv("NO_COLOR");
+  return isatty(fileno(stderr)) && !(no_color && no_color[0]);
+}
+
+/* After writing a document to stdout: flush it and turn a write failure
+ * (a full disk, a closed pipe) into an I/O error status. */
+static int finish_stdout(int status) {
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    fprintf(stderr, "flowc: error: cannot write to standard output: %s\n", strerror(errno));
+    return EXIT_USAGE;
+  }
+  return status;
+}
+
+static const char *const check_formats[] = {"text", "json", "sarif", NULL};
+static const char *const check_colors[] = {"auto", "always", "never", NULL};
+enum { CHECK_FORMAT, CHECK_WERROR, CHECK_COLOR };
+static const OptSpec check_opts[] = {
+    [CHECK_FORMAT] = {"--format", "FORMAT", check_formats,
+                      "text (default, on stderr), json or sarif (on stdout)"},
+    [CHECK_WERROR] = {"--werror", NULL, NULL, "treat warnings as errors (exit status 1)"},
+    [CHECK_COLOR] = {"--color", "WHEN", check_colors,
+                     "colour text output: auto (default), always or never"},
+};
+
+/* flowc check: check every file (each as its own program) and render all
+ * diagnostics together. Text is streamed to stderr file by file with one
+ * summary at the end; json and sarif are one document on stdout. */
+static int cmd_check(const Command *cmd, const ParsedArgs *args) {
+  if (args->npos == 0)
+    return usage_error(cmd, "'flowc check' expects at least one FILE or DIR, found none");
+  const char *format = args->values[CHECK_FORMAT] ? args->values[CHECK_FORMAT] : "text";
+  bool text = strcmp(format, "text") == 0;
+  bool werror = args->values[CHECK_WERROR] != NULL;
+  bool color = want_color(args->values[CHECK_COLOR] ? args->values[CHECK_COLOR] : "auto");
+
+  PathList files = {0};
+  bool ok = true;
+  for (size_t i = 0; i < args->npos; i++) ok = collect_arg(args->pos[i], &files) && ok;
+  if (!ok) {
+    paths_free(&files);
+    return EXIT_USAGE;
+  }
+
+  Compilation **comps = calloc(files.n ? files.n : 1, sizeof *comps);
+  DiagUnit *units = calloc(files.n ? files.n : 1, sizeof *units);
+  if (!comps || !units) abort();
+  size_t nerrors = 0, nwarnings = 0;
+  for (size_t i = 0; i < files.n; i++) {
+    Compilation *c = compilation_new();
+    compilation_check_file(c, files.items[i]);
+    const DiagList *dl = compilation_diags(c);
+    nerrors += dl->nerrors;
+    nwarnings += dl->nwarnings;
+    if (text) { /* stream: print and free at once */
+      diag_render_text_diags(stderr, compilation_sources(c), dl, color);
+      compilation_free(c);
+    } else {
+      comps[i] = c;
+      units[i].sources = compilation_sources(c);
+      units[i].diags = dl;
+    }
+  }
+
+  int status = nerrors || (werror && nwarnings) ? EXIT_FOUND : EXIT_CLEAN;
+  if (text) {
+    diag_render_text_summary(stderr, nerrors, nwarnings, color);
+    if (werror && nwarnings && !nerrors)
+      fprintf(stderr, "flowc: error: %zu warning%s treated as error%s (--werror)\n", nwarnings,
+              nwarnings == 1 ? "" : "s", nwarnings == 1 ? "" : "s");
+  } else {
+    if (strcmp(format, "json") == 0)
+      diag_render_json_units(stdout, units, files.n);
+    else
+      diag_render_sarif_units(stdout, units, files.n, FLOW_VERSION);
+    for (size_t i = 0; i < files.n; i++) compilation_free(comps[i]);
+    status = finish_stdout(status);
+  }
+  free(units);
+  free(comps);
+  paths_free(&files);
+  return status;
+}
+
+/* ---------------------------------------------------------------------------
+ * flowc explain
+ * ------------------------------------------------------------------------- */
+
+enum { EXPLAIN_LIST };
+static const OptSpec explain_opts[] = {
+    [EXPLAIN_LIST] = {"--list", NULL, NULL, "list every code with its title"},
+};
+
+/* flowc explain CODE: print the long explanation of a diagnostic code, as
+ * embedded from docs/errors/CODE.md; --list prints every code and title. */
+static int cmd_explain(const Command *cmd, const ParsedArgs *args) {
+  if (args->values[EXPLAIN_LIST]) {
+    if (args->npos)
+      return usage_error(cmd, "'flowc explain --list' takes no CODE, found '%s'", args->pos[0]);
+    for (int c = 0; c < DIAG_CODE_COUNT; c++)
+      printf("%s  %s\n", diag_code_str((DiagCode)c), diag_code_title((DiagCode)c));
+    return finish_stdout(EXIT_CLEAN);
+  }
+  if (args->npos == 0)
+    return usage_error(cmd, "'flowc explain' expects an error code such as E0101, found nothing");
+  if (args->npos > 1)
+    return usage_error(cmd, "'flowc explain' expects one error code, found %zu arguments",
+                       args->npos);
+  DiagCode code;
+  if (!diag_code_lookup(args->pos[0], &code)) {
+    fprintf(stderr,
+            "flowc: error: unknown error code '%s'; expected a code like E0101 "
+            "(see `flowc explain --list`)\n",
+            args->pos[0]);
+    return EXIT_USAGE;
+  }
+  const char *name = diag_code_str(code);
+  const EmbeddedFile *doc = embedded_find(embedded_error_docs, embedded_error_docs_count, name);
+  if (!doc) {
+    fprintf(stderr,
+            "flowc: error: %s (%s) has no explanation in this build of flowc; "
+            "expected docs/errors/%s.md to be embedded, found none\n",
+            name, diag_code_title(code), name);
+    return EXIT_USAGE;
+  }
+  fwrite(doc->text, 1, doc->len, stdout);
+  if (doc->len == 0 || doc->text[doc->len - 1] != '\n') putchar('\n');
+  return finish_stdout(EXIT_CLEAN);
+}
+
+/* ---------------------------------------------------------------------------
+ * flowc help, and the command table
+ * ------------------------------------------------------------------------- */
+
+static int cmd_help(const Command *cmd, const ParsedArgs *args);
+
+static const Command commands[] = {
+    {"check", "check .flow files for errors without running them",
+     "flowc check [OPTIONS] FILE|DIR...",
+     "Each FILE is checked as its own program, together with everything it imports.\n"
+     "A DIR is searched recursively for *.flow files, in sorted order; hidden files\n"
+     "and directories are skipped. A clean check prints nothing.\n"
+     "\n"
+     "Exit status: 0 no errors (warnings allowed), 1 errors found (or warnings with\n"
+     "--werror), 2 usage or I/O error.\n",
+     check_opts, sizeof check_opts / sizeof check_opts[0], cmd_check},
+    {"explain", "print the explanation of a diagnostic code", "flowc explain CODE\n"
+     "       flowc explain --list",
+     "Prints the long explanation of CODE (such as E0101), with an example that\n"
+     "draws it and the fix.\n",
+     explain_opts, sizeof explain_opts / sizeof explain_opts[0], cmd_explain},
+    {"help", "print help for flowc or one of its commands", "flowc help [COMMAND]", "", NULL, 0,
+     cmd_help},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+/* Print the overview: usage, the commands and the global options. */
+static void print_overview(FILE *out) {
+  fprintf(out,
+          "flowc %s - the compiler for flow, a language for AI workflows\n\n"
+          "Usage: flowc COMMAND [OPTIONS] [ARGS]\n\nCommands:\n",
+          FLOW_VERSION);
+  for (size_t i = 0; i < NCOMMANDS; i++)
+    fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fputs("\nOptions:\n"
+        "  -h, --help   print this help\n"
+        "  --version    print the version of flowc\n"
+        "\nRun 'flowc help COMMAND' for the options of one command.\n",
+        out);
+}
+
+/* The command called `name`, or NULL. */
+static const Command *find_command(const char *name) {
+  for (size_t i = 0; i < NCOMMANDS; i++)
+    if (strcmp(commands[i].name, name) == 0) return &commands[i];
+  return NULL;
+}
+
+/* Report a name that is not a command: what was found, what is expected. */
+static int unknown_command(const char *name) {
+  fprintf(stderr, "flowc: error: unknown command '%s'; expected one of ", name);
+  for (size_t i = 0; i < NCOMMANDS; i++)
+    fprintf(stderr, "%s%s", commands[i].name,
+            i + 2 < NCOMMANDS ? ", " : i + 1 < NCOMMANDS ? " or " : "");
+  fputs("\n(see 'flowc help')\n", stderr);
+  return EXIT_USAGE;
+}
+
+/* flowc help [COMMAND]: the overview, or one command's help, on stdout. */
+static int cmd_help(const Command *cmd, const ParsedArgs *args) {
+  if (args->npos > 1)
+    return usage_error(cmd, "'flowc help' expects at most one COMMAND, found %zu arguments",
+                       args->npos);
+  if (args->npos == 0) {
+    print_overview(stdout);
+    return finish_stdout(EXIT_CLEAN);
+  }
+  const Command *target = find_command(args->pos[0]);
+  if (!target) return unknown_command(args->pos[0]);
+  print_command_help(stdout, target);
+  return finish_stdout(EXIT_CLEAN);
+}
+
+/* Dispatch on argv[1]: a global option (--version, --help) or a command. */
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs("flowc: error: expected a command (check, explain or help), found nothing\n\n",
+          stderr);
+    print_overview(stderr);
+    return EXIT_USAGE;
+  }
+  const char *name = argv[1];
+  if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
+    printf("flowc %s\n", FLOW_VERSION);
+    return finish_stdout(EXIT_CLEAN);
+  }
+  if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+    print_overview(stdout);
+    return finish_stdout(EXIT_CLEAN);
+  }
+  if (name[0] == '-')
+    return usage_error(NULL, "unknown option '%s'; expected a command (check, explain or help), "
+                             "--help or --version",
+                       name);
+  const Command *cmd = find_command(name);
+  if (!cmd) return unknown_command(name);
+
+  ParsedArgs args;
+  int status = parse_args(cmd, argc - 2, argv + 2, &args);
+  if (status == 0 && args.help) {
+    print_command_help(stdout, cmd);
+    status = finish_stdout(EXIT_CLEAN);
+  } else if (status == 0) {
+    status = cmd->run(cmd, &args);
+  }
+  free(args.pos);
+  return status;
+}
