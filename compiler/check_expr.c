@@ -1,5 +1,6 @@
 /* check_expr.c - typing expressions, templates and calls to built-in
  * functions (docs/language.md §4–5). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,9 +28,16 @@ void check_report_mismatch(Checker *c, Span span, const Type *expected, const Ty
     diag_set_help(d, "convert it with `int(...)`");
 }
 
-Type *check_expr_as(Checker *c, Expr *e, Type *expected, const char *what) {
+Type *check_expr_as(Checker *c, Expr *e, Type *expected, const char *what_fmt, ...) {
   Type *t = check_expr(c, e, expected);
-  if (!type_assignable(t, expected)) check_report_mismatch(c, e->span, expected, t, what);
+  if (type_assignable(t, expected)) return t;
+  /* the description is formatted only when there is something to report */
+  char what[256];
+  va_list ap;
+  va_start(ap, what_fmt);
+  vsnprintf(what, sizeof what, what_fmt, ap);
+  va_end(ap);
+  check_report_mismatch(c, e->span, expected, t, what);
   return t;
 }
 
@@ -302,7 +310,7 @@ static void check_args_against(Checker *c, Expr *call, Arg *args, unsigned nargs
     if (!bound[k]) continue;
     Type *pt = params[k]->resolved ? params[k]->resolved : &c->tt.error;
     check_expr_as(c, bound[k], pt,
-                  arena_printf(c->arena, "the argument `%s` of `%s`", params[k]->name.name, callee));
+                  "the argument `%s` of `%s`", params[k]->name.name, callee);
   }
 }
 
@@ -448,7 +456,7 @@ static Type *check_record(Checker *c, Expr *e) {
     }
     given[idx] = true;
     Type *ft = f->resolved ? f->resolved : &c->tt.error;
-    check_expr_as(c, fi->value, ft, arena_printf(c->arena, "field `%s` of `%s`", f->name.name, tn.name));
+    check_expr_as(c, fi->value, ft, "field `%s` of `%s`", f->name.name, tn.name);
   }
   char missing[512];
   size_t len = 0;
@@ -539,8 +547,8 @@ static Type *check_binary(Checker *c, Expr *e, Type *expected) {
     return j;
   }
   if (op == OP_AND || op == OP_OR) {
-    check_expr_as(c, e->u.binary.lhs, &c->tt.bool_, arena_printf(c->arena, "the left side of `%s`", binop_str(op)));
-    check_expr_as(c, e->u.binary.rhs, &c->tt.bool_, arena_printf(c->arena, "the right side of `%s`", binop_str(op)));
+    check_expr_as(c, e->u.binary.lhs, &c->tt.bool_, "the left side of `%s`", binop_str(op));
+    check_expr_as(c, e->u.binary.rhs, &c->tt.bool_, "the right side of `%s`", binop_str(op));
     return &c->tt.bool_;
   }
   Type *l = check_expr(c, e->u.binary.lhs, NULL);
@@ -766,7 +774,7 @@ static Type *check_fixed_builtin(Checker *c, Expr *e, const Builtin *b) {
       size_t n = strlen(a->name.name);
       if (b->named && strncmp(b->named, a->name.name, n) == 0 && b->named[n] == ':') {
         check_expr_as(c, a->value, letter_type(c, b->named[n + 1]),
-                      arena_printf(c->arena, "`%s` of `%s`", a->name.name, b->name));
+                      "`%s` of `%s`", a->name.name, b->name);
       } else {
         Diag *d = diag_add(c->diags, DIAG_E0214, a->name.span, "`%s` has no parameter `%s`", b->name,
                            a->name.name);
@@ -782,7 +790,7 @@ static Type *check_fixed_builtin(Checker *c, Expr *e, const Builtin *b) {
     }
     Type *pt = letter_type(c, sig[positional]);
     bool outer = c->saw_model;
-    check_expr_as(c, a->value, pt, arena_printf(c->arena, "argument %u of `%s`", positional + 1, b->name));
+    check_expr_as(c, a->value, pt, "argument %u of `%s`", positional + 1, b->name);
     if (sig[positional] == 'm') c->saw_model = outer;
     positional++;
   }
@@ -818,7 +826,7 @@ static Type *check_lambda_arg(Checker *c, Expr *lam, Type *param, Type *want_res
   Local *mark = c->scope;
   check_bind(c, lam->u.lambda.param.name, param, lam->u.lambda.param.span, false);
   Type *r = want_result ? check_expr_as(c, lam->u.lambda.body, want_result,
-                                        arena_printf(c->arena, "the lambda of `%s`", fn))
+                                        "the lambda of `%s`", fn)
                         : check_expr(c, lam->u.lambda.body, NULL);
   check_unbind(c, mark);
   lam->type = r;
@@ -917,7 +925,7 @@ static Type *check_builtin(Checker *c, Expr *e, const char *name) {
   if (n != want) return builtin_arity(c, e, name, want == 2 ? "2 arguments (a list and a count)" : "3 arguments (a list, a start and an end)");
   Type *t = check_expr(c, a0, NULL);
   for (unsigned i = 1; i < n; i++)
-    check_expr_as(c, e->u.call.args[i].value, &c->tt.int_, arena_printf(c->arena, "argument %u of `%s`", i + 1, name));
+    check_expr_as(c, e->u.call.args[i].value, &c->tt.int_, "argument %u of `%s`", i + 1, name);
   if (t->kind == T_LIST || t->kind == T_STRING || t->kind == T_ERROR) return t;
   check_report_mismatch(c, a0->span, type_list(&c->tt, &c->tt.unknown), t, arena_printf(c->arena, "the first argument of `%s`", name));
   return &c->tt.error;

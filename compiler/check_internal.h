@@ -66,9 +66,11 @@ const char *tstr(Checker *c, const Type *t);
 
 /* check_expr.c */
 Type *check_expr(Checker *c, Expr *e, Type *expected);
-/* Check `e` against `expected`, reporting E0201 with `what` ("the argument
- * `x` of `f`") when it does not fit. Returns the expression's type. */
-Type *check_expr_as(Checker *c, Expr *e, Type *expected, const char *what);
+/* Check `e` against `expected`, reporting E0201 with the printf-style
+ * description `what_fmt` ("the argument `%s` of `%s`") when it does not fit.
+ * Returns the expression's type. */
+Type *check_expr_as(Checker *c, Expr *e, Type *expected, const char *what_fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 void check_template(Checker *c, Expr *str);
 bool check_is_builtin(const char *name);
 const char *const *check_builtin_names(void);

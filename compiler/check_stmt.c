@@ -327,7 +327,7 @@ static bool check_stmt(Checker *c, Stmt *s) {
   case ST_LET: {
     c->saw_model = false;
     Type *want = s->u.let.type ? check_type_expr(c, s->u.let.type) : NULL;
-    Type *t = want ? check_expr_as(c, s->u.let.value, want, arena_printf(c->arena, "`%s`", s->u.let.name.name))
+    Type *t = want ? check_expr_as(c, s->u.let.value, want, "`%s`", s->u.let.name.name)
                    : check_expr(c, s->u.let.value, NULL);
     Local *l = check_bind(c, s->u.let.name.name, want ? want : t, s->u.let.name.span, true);
     l->from_model = c->saw_model;

@@ -29,6 +29,31 @@ static bool render_span_ok(const SourceMap *sm, Span span) {
   return source_map_file(sm, span.file) != NULL;
 }
 
+/* Length of the valid UTF-8 sequence at `s` (which has `n` bytes left), or
+ * 0 when the bytes there are not valid UTF-8. NUL is not valid here. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n) {
+  unsigned char c = s[0];
+  size_t len;
+  unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+  if (c >= 0x01 && c <= 0x7F) return 1;
+  if (c >= 0xC2 && c <= 0xDF)
+    len = 2;
+  else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else
+    return 0;
+  if (n < len || s[1] < lo || s[1] > hi) return 0;
+  for (size_t i = 2; i < len; i++)
+    if ((s[i] & 0xC0) != 0x80) return 0;
+  return len;
+}
+
 /* ---------------------------------------------------------------------------
  * Text
  * ------------------------------------------------------------------------- */
@@ -80,33 +105,50 @@ typedef struct TextAnnot {
   SourcePos end;
 } TextAnnot;
 
-/* Display width of byte `c` of a source line: tabs expand, UTF-8
- * continuation bytes take no column of their own. */
-static size_t text_byte_width(unsigned char c) {
+/* One displayed character of a source line at `s` (with `n` bytes left):
+ * sets `*adv` to the bytes it takes and returns its width in columns. A tab
+ * is TEXT_TAB_WIDTH columns; a control character, and each byte that is not
+ * part of valid UTF-8, is shown as U+FFFD (one column); a valid UTF-8
+ * sequence is one column (wide characters are not measured). */
+static size_t text_char(const char *s, size_t n, size_t *adv) {
+  unsigned char c = (unsigned char)s[0];
+  *adv = 1;
   if (c == '\t') return TEXT_TAB_WIDTH;
-  if ((c & 0xC0) == 0x80) return 0;
+  if (c < 0x20 || c == 0x7F) return 1;
+  size_t len = utf8_seq_len((const unsigned char *)s, n);
+  if (len) *adv = len;
   return 1;
 }
 
 /* Display width of the first `n` bytes of a line of length `len`; bytes
  * past the end of the line (the newline, end of file) count one each. */
 static size_t text_width(const char *line, size_t len, size_t n) {
-  size_t w = 0;
-  for (size_t i = 0; i < n; i++) w += i < len ? text_byte_width((unsigned char)line[i]) : 1;
+  size_t w = 0, adv;
+  for (size_t i = 0; i < n; i += adv) {
+    if (i >= len) {
+      w++;
+      adv = 1;
+    } else {
+      w += text_char(line + i, len - i, &adv);
+    }
+  }
   return w;
 }
 
-/* Write one source line with tabs expanded and control characters replaced
- * by U+FFFD, so the terminal shows what the underline row measures. */
+/* Write one source line as text_char measures it: tabs expanded, control
+ * characters and invalid UTF-8 replaced by U+FFFD, so that the terminal
+ * shows exactly what the underline row counts. */
 static void text_put_source(FILE *out, const char *line, size_t len) {
-  for (size_t i = 0; i < len; i++) {
+  size_t adv;
+  for (size_t i = 0; i < len; i += adv) {
+    size_t width = text_char(line + i, len - i, &adv);
     unsigned char c = (unsigned char)line[i];
     if (c == '\t')
-      fprintf(out, "%*s", TEXT_TAB_WIDTH, "");
-    else if (c < 0x20 || c == 0x7F)
+      fprintf(out, "%*s", (int)width, "");
+    else if (adv == 1 && (c < 0x20 || c >= 0x7F))
       fputs("\xEF\xBF\xBD", out);
     else
-      fputc(c, out);
+      fwrite(line + i, 1, adv, out);
   }
 }
 
@@ -331,31 +373,6 @@ void diag_render_text(FILE *out, SourceMap *sm, const DiagList *dl, bool color) 
 /* ---------------------------------------------------------------------------
  * JSON values shared by the JSON and SARIF renderers
  * ------------------------------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence at `s` (which has `n` bytes left), or
- * 0 when the bytes there are not valid UTF-8. NUL is not valid here. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n) {
-  unsigned char c = s[0];
-  size_t len;
-  unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-  if (c >= 0x01 && c <= 0x7F) return 1;
-  if (c >= 0xC2 && c <= 0xDF)
-    len = 2;
-  else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else
-    return 0;
-  if (n < len || s[1] < lo || s[1] > hi) return 0;
-  for (size_t i = 2; i < len; i++)
-    if ((s[i] & 0xC0) != 0x80) return 0;
-  return len;
-}
 
 /* A JSON string for `s` (JSON null for NULL). Invalid UTF-8, which jansson
  * refuses, is repaired by replacing each bad byte with U+FFFD. New ref. */

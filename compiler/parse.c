@@ -14,8 +14,9 @@ void parse_push_delim(ParseCtx *pc, char ch, Span span) {
   }
   /* A brace opened outside every delimiter belongs to the declaration being
    * read; remember which, for "unclosed `{` in prompt `x`". */
-  const char *owner = pc->ndelims == 0 ? pc->decl_owner : NULL;
-  pc->delims[pc->ndelims++] = (OpenDelim){ch, span, owner};
+  bool top = pc->ndelims == 0 && pc->decl_kw && pc->decl_name;
+  pc->delims[pc->ndelims++] =
+      (OpenDelim){ch, span, top ? pc->decl_kw : NULL, top ? pc->decl_name : NULL};
 }
 
 /* Close the innermost delimiter. A bracket closer pops only brackets (a stray

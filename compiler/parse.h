@@ -23,7 +23,8 @@
 typedef struct OpenDelim {
   char ch;             /* '{', '(', '[', or 't' for a template's {{ */
   Span span;
-  const char *owner;   /* "prompt `classify`" when opened at depth 0, else NULL */
+  const char *owner_kw;   /* "prompt" when opened at depth 0 in a declaration, else NULL */
+  const char *owner_name; /* "classify" */
 } OpenDelim;
 
 /* A `///` comment block: its text and where it ends. */
@@ -61,7 +62,7 @@ typedef struct ParseCtx {
   Span string_open;       /* the quote that opened the current string */
   bool string_triple;
   const char *decl_kw;    /* last declaration keyword at depth 0 */
-  const char *decl_owner; /* "prompt `classify`", built when its name is seen */
+  const char *decl_name;  /* its name, once seen */
   bool want_decl_name;
   uint32_t last_start, last_end; /* span of the last token handed to the parser */
   int last_kind;

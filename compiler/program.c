@@ -224,19 +224,20 @@ static void program_load_file(Program *p, uint32_t file, uint32_t *stack, unsign
   program_reserve(p, file);
   p->state[file] = 1;
   stack[depth] = file;
-  FileAst *ast = &p->files[file];
-  parse_file(p->arena, p->interner, p->diags, p->sources, file, ast);
-  for (unsigned i = 0; i < ast->ndecls; i++) {
-    if (ast->decls[i]->kind != D_IMPORT) continue;
+  FileAst ast;
+  parse_file(p->arena, p->interner, p->diags, p->sources, file, &ast);
+  p->files[file] = ast; /* imports may grow p->files: keep working on the copy */
+  for (unsigned i = 0; i < ast.ndecls; i++) {
+    if (ast.decls[i]->kind != D_IMPORT) continue;
     if (depth + 1 >= 256) {
-      diag_add(p->diags, DIAG_E0105, ast->decls[i]->u.import.path_span,
+      diag_add(p->diags, DIAG_E0105, ast.decls[i]->u.import.path_span,
                "imports nest more than 256 files deep");
       continue;
     }
-    program_import(p, file, ast->decls[i], stack, depth + 1);
+    program_import(p, file, ast.decls[i], stack, depth + 1);
   }
-  for (unsigned i = 0; i < ast->ndecls; i++) {
-    Decl *d = ast->decls[i];
+  for (unsigned i = 0; i < ast.ndecls; i++) {
+    Decl *d = ast.decls[i];
     if (d->kind == D_IMPORT) continue;
     if (d->kind == D_TEST) push_decl(&p->tests, &p->ntests, &p->tests_cap, d);
     else program_declare(p, d);

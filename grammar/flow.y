@@ -580,7 +580,9 @@ static char closer_of(char open) { return open == '{' ? '}' : open == '(' ? ')' 
 /* An unclosed delimiter explains the error better than the token list. */
 static void report_unclosed(ParseCtx *pc, const OpenDelim *open, yysymbol_kind_t tok,
                             const Span *loc) {
-  const char *owner = pc->ndelims ? pc->delims[0].owner : NULL;
+  const char *owner = pc->ndelims && pc->delims[0].owner_kw
+                          ? arena_printf(pc->arena, "%s `%s`", pc->delims[0].owner_kw, pc->delims[0].owner_name)
+                          : NULL;
   SourcePos at = source_map_pos(pc->sources, open->span.file, open->span.start);
   Diag *d;
   if (tok == YYSYMBOL_YYEOF) {
