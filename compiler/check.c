@@ -112,6 +112,15 @@ static const char *suggest_type(Checker *c, const char *name) {
 /* ---- type expressions ------------------------------------------------------ */
 
 Type *check_type_expr(Checker *c, TypeExpr *te) {
+  /* T[][]...: walk down iteratively to bound recursion on absurd nesting */
+  unsigned depth = 0;
+  for (TypeExpr *t = te; t->kind != TE_NAME; t = t->elem) {
+    if (++depth > 64) {
+      Diag *d = diag_add(c->diags, DIAG_E0001, te->span, "this type nests more than 64 levels deep");
+      diag_set_label(d, "too deeply nested");
+      return &c->tt.error;
+    }
+  }
   switch (te->kind) {
   case TE_NAME: {
     Type *t = type_builtin(&c->tt, te->name.name);

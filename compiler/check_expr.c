@@ -8,8 +8,24 @@
 
 static Type *check_expr_inner(Checker *c, Expr *e, Type *expected);
 
+/* Deeper nesting than this is refused rather than risking the C stack. */
+#define MAX_EXPR_DEPTH 1000
+
 Type *check_expr(Checker *c, Expr *e, Type *expected) {
+  if (c->depth >= MAX_EXPR_DEPTH) {
+    if (!c->depth_reported) {
+      Diag *d = diag_add(c->diags, DIAG_E0001, e->span, "this expression nests more than %d levels deep",
+                         MAX_EXPR_DEPTH);
+      diag_set_label(d, "nesting limit reached here");
+      diag_set_help(d, "split it into `let` steps");
+      c->depth_reported = true;
+    }
+    e->type = &c->tt.error;
+    return e->type;
+  }
+  c->depth++;
   Type *t = check_expr_inner(c, e, expected);
+  c->depth--;
   e->type = t;
   return t;
 }
@@ -17,12 +33,17 @@ Type *check_expr(Checker *c, Expr *e, Type *expected) {
 void check_report_mismatch(Checker *c, Span span, const Type *expected, const Type *found,
                            const char *what) {
   if (type_is_error(expected) || type_is_error(found)) return;
+  if (found->kind == T_OPT && found->elem->kind != T_UNKNOWN && type_assignable(found->elem, expected)) {
+    Diag *d = diag_add(c->diags, DIAG_E0213, span, "%s must be `%s`, found `%s`, which may be `none`", what,
+                       tstr(c, expected), tstr(c, found));
+    diag_set_label(d, "this may be `none`");
+    diag_set_help(d, "give a default with `?? value`, or branch on `!= none` first");
+    return;
+  }
   Diag *d = diag_add(c->diags, DIAG_E0201, span, "type mismatch: %s must be `%s`, found `%s`", what,
                      tstr(c, expected), tstr(c, found));
   diag_set_label(d, "this is `%s`", tstr(c, found));
-  if (found->kind == T_OPT && type_assignable(found->elem, expected))
-    diag_set_help(d, "the value may be `none`; give a default with `?? value`");
-  else if (expected->kind == T_STRING && type_is_printable(found))
+  if (expected->kind == T_STRING && type_is_printable(found))
     diag_set_help(d, "convert it with `str(...)`");
   else if (expected->kind == T_INT && found->kind == T_FLOAT)
     diag_set_help(d, "convert it with `int(...)`");
@@ -598,10 +619,25 @@ static Type *check_unary(Checker *c, Expr *e) {
   return &c->tt.error;
 }
 
+Local *check_narrow(Checker *c, Expr *cond, bool then_branch) {
+  if (cond->kind != EX_BINARY || (cond->u.binary.op != OP_NE && cond->u.binary.op != OP_EQ)) return NULL;
+  Expr *l = cond->u.binary.lhs, *r = cond->u.binary.rhs;
+  Expr *name = l->kind == EX_NAME && r->kind == EX_NONE ? l : r->kind == EX_NAME && l->kind == EX_NONE ? r : NULL;
+  if (!name || !name->type || name->type->kind != T_OPT) return NULL;
+  /* `x != none` narrows in the then-branch, `x == none` in the else-branch */
+  if ((cond->u.binary.op == OP_NE) != then_branch) return NULL;
+  return check_bind(c, name->u.name.id.name, name->type->elem, name->u.name.id.span, false);
+}
+
 static Type *check_if(Checker *c, Expr *e, Type *expected) {
   check_expr_as(c, e->u.if_e.cond, &c->tt.bool_, "the condition of `if`");
+  Local *mark = c->scope;
+  check_narrow(c, e->u.if_e.cond, true);
   Type *a = check_expr(c, e->u.if_e.then_e, expected);
+  check_unbind(c, mark);
+  check_narrow(c, e->u.if_e.cond, false);
   Type *b = check_expr(c, e->u.if_e.else_e, expected ? expected : a);
+  check_unbind(c, mark);
   Type *j = type_join(&c->tt, a, b);
   if (j) return j;
   Diag *d = diag_add(c->diags, DIAG_E0201, e->u.if_e.else_e->span,
@@ -720,7 +756,7 @@ static const Builtin BUILTINS[] = {
   {"take", "*", NULL},        {"slice", "*", NULL},         {"sort", "*", NULL},
   {"unique", "*", NULL},      {"flatten", "*", NULL},       {"sum", "*", NULL},
   {"min", "*", NULL},         {"max", "*", NULL},           {"map", "*", NULL},
-  {"filter", "*", NULL},      {"keys", "*", NULL},          {"values", "*", NULL},
+  {"filter", "*", NULL},      {"sort_by", "*", NULL},      {"keys", "*", NULL},          {"values", "*", NULL},
   {"json", "*", NULL},        {"str", "*", NULL},           {"int", "*", NULL},
   {"float", "*", NULL},       {"format", "fi>s", NULL},     {"judge", "ms>f", NULL},
   {"similarity", "ss>f", NULL},
@@ -844,7 +880,7 @@ static Type *check_builtin(Checker *c, Expr *e, const char *name) {
   Expr *a0 = n > 0 ? e->u.call.args[0].value : NULL;
   Expr *a1 = n > 1 ? e->u.call.args[1].value : NULL;
 
-  if (!strcmp(name, "map") || !strcmp(name, "filter")) {
+  if (!strcmp(name, "map") || !strcmp(name, "filter") || !strcmp(name, "sort_by")) {
     if (n != 2) return builtin_arity(c, e, name, "2 arguments (a list and a lambda)");
     Type *lt = check_expr(c, a0, NULL);
     if (lt->kind != T_LIST) {
@@ -854,7 +890,14 @@ static Type *check_builtin(Checker *c, Expr *e, const char *name) {
     }
     bool filter = name[0] == 'f';
     Type *r = check_lambda_arg(c, a1, lt->elem, filter ? &c->tt.bool_ : NULL, name);
-    return filter ? lt : type_list(&c->tt, r);
+    if (name[0] != 's') return filter ? lt : type_list(&c->tt, r);
+    /* sort_by: the key must be ordered */
+    if (!type_is_numeric(r) && r->kind != T_STRING && r->kind != T_ERROR) {
+      Diag *d = diag_add(c->diags, DIAG_E0201, a1->span,
+                         "type mismatch: the key of `sort_by` must be a number or a string, found `%s`", tstr(c, r));
+      diag_set_label(d, "this key is `%s`", tstr(c, r));
+    }
+    return lt;
   }
   if (!strcmp(name, "int") || !strcmp(name, "float") || !strcmp(name, "str") || !strcmp(name, "json") ||
       !strcmp(name, "len") || !strcmp(name, "sort") || !strcmp(name, "unique") || !strcmp(name, "flatten") ||

@@ -48,6 +48,8 @@ typedef struct Checker {
   Decl *decl;            /* the declaration being checked */
   Local *scope;          /* innermost local binding */
   bool saw_model;        /* the expression being checked depends on a model call */
+  unsigned depth;        /* expression nesting, bounded by MAX_EXPR_DEPTH */
+  bool depth_reported;
   YieldFrame *yields;    /* innermost yield frame */
   unsigned for_stmts;    /* for statements enclosing the current statement (flow level) */
   /* the flow being checked */
@@ -72,6 +74,10 @@ Type *check_expr(Checker *c, Expr *e, Type *expected);
 Type *check_expr_as(Checker *c, Expr *e, Type *expected, const char *what_fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void check_template(Checker *c, Expr *str);
+/* After checking `cond`: when it is `x != none` (then-branch) or `x == none`
+ * (else-branch) for a local or context `x` of type `T?`, bind `x` as `T`
+ * for the branch and return the binding (undo with check_unbind). */
+Local *check_narrow(Checker *c, Expr *cond, bool then_branch);
 bool check_is_builtin(const char *name);
 const char *const *check_builtin_names(void);
 /* Report E0201 for `e` (of type `found`) where `expected` was needed. */

@@ -491,19 +491,37 @@ static void check_prompt_setting(Checker *c, Decl *d, Entry *e) {
   diag_add_note(g, "a prompt sets `model`, `policy` and %s", key_list(c, MODEL_KEYS, true));
 }
 
-static void check_media_part(Checker *c, Decl *d, PromptItem *it) {
+/* E0307: media part `it` of prompt `d` may reach binding `m` (through the
+ * fallbacks of policy `via`, when given), which does not accept it. */
+static void report_incapable(Checker *c, Decl *d, PromptItem *it, Decl *m, Decl *via) {
   bool image = it->kind == PI_IMAGE;
-  Type *want = image ? &c->tt.image : &c->tt.audio;
-  check_expr_as(c, it->value, want, image ? "an `image` part" : "an `audio` part");
-  Decl *m = d->u.prompt.model;
   const char *cap = image ? "vision" : "audio";
-  if (!m || model_capable(m, cap)) return;
-  Diag *g = diag_add(c->diags, DIAG_E0307, it->span, "prompt `%s` sends %s part to model `%s`, which is not declared %s",
-                     d->name.name, image ? "an image" : "an audio", m->name.name, image ? "vision-capable" : "audio-capable");
+  Diag *g = diag_add(c->diags, DIAG_E0307, it->span, "prompt `%s` sends %s part to model `%s`%s, which is not declared %s",
+                     d->name.name, image ? "an image" : "an audio", m->name.name,
+                     via ? arena_printf(c->arena, " (a fallback of policy `%s`)", via->name.name) : "",
+                     image ? "vision-capable" : "audio-capable");
   diag_set_label(g, "%s part", image ? "image" : "audio");
   diag_add_secondary(g, m->name.span, "`%s` has no `%s: true`", m->name.name, cap);
   diag_set_help(g, "add `%s: true` to the binding if the model accepts %s, or use one that does", cap,
                 image ? "images" : "audio");
+}
+
+static void check_media_part(Checker *c, Decl *d, PromptItem *it) {
+  bool image = it->kind == PI_IMAGE;
+  Type *want = image ? &c->tt.image : &c->tt.audio;
+  check_expr_as(c, it->value, want, image ? "an `image` part" : "an `audio` part");
+  const char *cap = image ? "vision" : "audio";
+  /* the prompt's own binding, then every fallback of its policy */
+  Decl *m = d->u.prompt.model;
+  if (m && !model_capable(m, cap)) report_incapable(c, d, it, m, NULL);
+  Decl *pol = d->u.prompt.policy;
+  Entry *fb = pol ? find_entry(pol->u.model.entries, pol->u.model.n, "fallback") : NULL;
+  if (!fb || !fb->value || fb->value->kind != EX_LIST) return;
+  for (unsigned i = 0; i < fb->value->u.list.n; i++) {
+    Expr *item = fb->value->u.list.items[i];
+    Decl *alt = item->kind == EX_NAME ? program_lookup(c->p, item->u.name.id.name) : NULL;
+    if (alt && alt->kind == D_MODEL && alt != m && !model_capable(alt, cap)) report_incapable(c, d, it, alt, pol);
+  }
 }
 
 /* The part of a type that keeps it from being JSON-representable. */

@@ -358,8 +358,13 @@ static bool check_stmt(Checker *c, Stmt *s) {
   case ST_YIELD: return check_yield(c, s);
   case ST_IF: {
     check_expr_as(c, s->u.if_s.cond, &c->tt.bool_, "the condition of `if`");
+    Local *mark = c->scope;
+    check_narrow(c, s->u.if_s.cond, true);
     bool a = check_block(c, s->u.if_s.then_b);
+    check_unbind(c, mark);
+    check_narrow(c, s->u.if_s.cond, false);
     bool b = s->u.if_s.else_b ? check_block(c, s->u.if_s.else_b) : false;
+    check_unbind(c, mark);
     return a && b;
   }
   case ST_MATCH: {

@@ -65,8 +65,9 @@ void diag_add_secondary(Diag *d, Span span, const char *fmt, ...)
 void diag_add_note(Diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void diag_set_help(Diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Sort by (file, start offset, code) so output is stable whatever order
- * the passes found them in. */
+/* Sort by file, then start offset, then insertion order (diagnostics
+ * without a location first), so output is stable whatever order the passes
+ * found them in. */
 void diag_list_sort(DiagList *dl);
 
 /* Static facts about a code. */

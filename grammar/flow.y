@@ -123,7 +123,7 @@ static void yyerror(const Span *loc, ParseCtx *pc, const char *msg);
 %type <arm> match_arm stmt_arm
 %type <arg> arg
 %type <finit> field_init map_init
-%type <name> key
+%type <name> key field_name
 %type <ival> opt_count
 
 %precedence KW_ENSURE
@@ -198,9 +198,15 @@ fields
   | fields field            { $$ = $1; ptrvec_push(A, &$$, $2); }
   ;
 
-/* field := IDENT ":" type annot* ","? */
+/* field := NAME ":" type annot* ","? */
 field
-  : IDENT ':' type annots opt_comma     { $$ = ast_field(pc, ID($1, @1), $3, &$4, @$); }
+  : field_name ':' type annots opt_comma { $$ = ast_field(pc, ID($1, @1), $3, &$4, @$); }
+  ;
+
+/* Field names may also be the words `score` and `type`, common in model output. */
+field_name
+  : IDENT
+  | KW_SCORE                { $$ = intern_cstr(pc->interner, "score"); }
   ;
 
 annots
@@ -449,6 +455,7 @@ postfix
   : primary
   | postfix '.' IDENT       { $$ = ast_member(pc, $1, ID($3, @3), @$); }
   | postfix '.' KW_TYPE     { $$ = ast_member(pc, $1, ID(intern_cstr(pc->interner, "type"), @3), @$); }
+  | postfix '.' KW_SCORE    { $$ = ast_member(pc, $1, ID(intern_cstr(pc->interner, "score"), @3), @$); }
   | postfix '[' expr ']'    { $$ = ast_index(pc, $1, $3, @$); }
   | postfix '(' args ')'    { $$ = ast_call(pc, $1, &$3, @$); }
   ;
@@ -511,7 +518,7 @@ field_inits
   ;
 
 field_init
-  : IDENT ':' expr          { $$ = ast_field_init(pc, ID($1, @1), NULL, $3); }
+  : field_name ':' expr     { $$ = ast_field_init(pc, ID($1, @1), NULL, $3); }
   ;
 
 map_inits
