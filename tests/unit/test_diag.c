@@ -433,6 +433,29 @@ static void test_text_secondary(Tally *t) {
   source_map_free(&sm);
 }
 
+/* Invalid UTF-8 and control bytes are shown as U+FFFD, one column each, and
+ * a valid multi-byte character is one column: the caret stays aligned. */
+static void test_text_bytes(Tally *t) {
+  SourceMap sm;
+  source_map_init(&sm);
+  uint32_t f = source_map_add(&sm, "u.flow", "a\x80" "b\t\xC3\xA9\x01x\n", 9);
+  DiagList dl;
+  diag_list_init(&dl);
+  diag_add(&dl, DIAG_E0101, find_span(&sm, f, "x", 1), "unknown name `x`");
+  char *out = render_text(&sm, &dl, false);
+  CHECK_STR(t, out,
+            "error[E0101]: unknown name `x`\n"
+            " --> u.flow:1:8\n"
+            "  |\n"
+            "1 | a\xEF\xBF\xBD" "b    \xC3\xA9\xEF\xBF\xBDx\n"
+            "  |          ^\n"
+            "\n"
+            "error: aborting due to 1 previous error\n");
+  free(out);
+  diag_list_free(&dl);
+  source_map_free(&sm);
+}
+
 /* A very long line is shown as a window around the annotation, with "..."
  * marking the cut-off parts, and the carets still line up. */
 static void test_text_long_line(Tally *t) {
@@ -634,6 +657,7 @@ int main(void) {
   test_text_layout(&t);
   test_text_secondary(&t);
   test_text_long_line(&t);
+  test_text_bytes(&t);
   test_json(&t);
   test_sarif(&t);
   printf("%d passed, %d failed\n", t.passed, t.failed);

@@ -1,6 +1,12 @@
-# unit.cmake - unit tests of the C modules that can be tested without the
-# parser: the source map, diagnostic lists and the diagnostic renderers.
+# unit.cmake - unit tests of the C modules: the source map, diagnostic lists,
+# the diagnostic renderers, and the scanner and parser.
 add_executable(test_diag ${CMAKE_CURRENT_LIST_DIR}/test_diag.c)
 target_link_libraries(test_diag PRIVATE flowfront)
 add_test(NAME unit.diag COMMAND test_diag)
 set_tests_properties(unit.diag PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed")
+
+# The scanner and parser: docs, strings, units, recovery.
+add_executable(test_parse ${CMAKE_CURRENT_LIST_DIR}/test_parse.c)
+target_link_libraries(test_parse PRIVATE flowfront)
+add_test(NAME unit.parse COMMAND test_parse)
+set_tests_properties(unit.parse PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed")
