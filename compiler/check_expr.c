@@ -1,5 +1,7 @@
 /* check_expr.c - typing expressions, templates and calls to built-in
  * functions (docs/language.md §4–5). */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -800,6 +802,29 @@ static Type *builtin_arity(Checker *c, Expr *e, const char *name, const char *wa
   return &c->tt.error;
 }
 
+/* A constant pattern given to `matches` is compiled now, with the same
+ * engine the runtime uses (PCRE2), so a bad pattern fails `flowc check`. */
+static void check_regex(Checker *c, Expr *pattern) {
+  if (pattern->kind != EX_STRING || pattern->u.str.nparts > 1 ||
+      (pattern->u.str.nparts == 1 && pattern->u.str.parts[0].is_expr))
+    return;
+  const char *text = pattern->u.str.nparts ? pattern->u.str.parts[0].text : "";
+  size_t len = pattern->u.str.nparts ? pattern->u.str.parts[0].len : 0;
+  int err;
+  PCRE2_SIZE at;
+  pcre2_code *re = pcre2_compile((PCRE2_SPTR)text, len, PCRE2_UTF, &err, &at, NULL);
+  if (re) {
+    pcre2_code_free(re);
+    return;
+  }
+  PCRE2_UCHAR msg[256];
+  pcre2_get_error_message(err, msg, sizeof msg);
+  Diag *d = diag_add(c->diags, DIAG_E0215, pattern->span, "invalid regular expression: %s at offset %zu",
+                     (const char *)msg, (size_t)at);
+  diag_set_label(d, "PCRE2 cannot compile this pattern");
+  diag_set_help(d, "in a flow string a backslash is written `\\`, e.g. \"\\\\d+\" for one or more digits");
+}
+
 static Type *check_fixed_builtin(Checker *c, Expr *e, const Builtin *b) {
   const char *sig = b->sig;
   const char *arrow = strchr(sig, '>');
@@ -832,6 +857,7 @@ static Type *check_fixed_builtin(Checker *c, Expr *e, const Builtin *b) {
   }
   if (positional != want)
     return builtin_arity(c, e, b->name, arena_printf(c->arena, "%u argument%s", want, want == 1 ? "" : "s"));
+  if (strcmp(b->name, "matches") == 0) check_regex(c, e->u.call.args[1].value);
   if (strcmp(b->name, "judge") == 0) c->saw_model = true;
   return letter_type(c, arrow[1]);
 }
