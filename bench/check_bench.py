@@ -140,8 +140,12 @@ def main():
     bpl = peak / lines if lines else float("inf")
     ok_speed = lps >= TARGET_LINES_PER_S
     ok_mem = bpl <= TARGET_BYTES_PER_LINE
+    at_floor = peak <= floor * 1.05
+    # At the floor the figure is only an upper bound: a miss there proves nothing.
+    mem_verdict = "PASS" if ok_mem else ("N/A (at the spawn floor; try more --lines)" if at_floor else "MISS")
 
-    print("check_bench: flowc check on a generated program (%s)" % os.path.relpath(prog, ROOT))
+    shown = os.path.relpath(prog, ROOT) if os.path.abspath(prog).startswith(ROOT + os.sep) else prog
+    print("check_bench: flowc check on a generated program (%s)" % shown)
     print("  files             %s" % fmt_int(files))
     print("  lines             %s" % fmt_int(lines))
     print("  bytes             %s" % fmt_int(nbytes))
@@ -152,15 +156,15 @@ def main():
           % (fmt_int(lps), fmt_int(TARGET_LINES_PER_S), "PASS" if ok_speed else "MISS"))
     print("  peak RSS          %.1f MB%s" % (peak / (1024 * 1024),
           "  (at the %.1f MB floor of a spawned child: flowc used at most this)" % (floor / (1024 * 1024))
-          if peak <= floor * 1.05 else ""))
+          if at_floor else ""))
     print("  RSS bytes/line    %-12s target <= %s     %s"
-          % (fmt_int(bpl), fmt_int(TARGET_BYTES_PER_LINE), "PASS" if ok_mem else "MISS"))
+          % (fmt_int(bpl), fmt_int(TARGET_BYTES_PER_LINE), mem_verdict))
     if a.json:
         print(json.dumps({"benchmark": "check", "files": files, "lines": lines, "bytes": nbytes,
                           "warnings": nwarn, "walls": walls, "median_s": med, "lines_per_s": lps,
                           "peak_rss": peak, "rss_floor": floor, "rss_bytes_per_line": bpl,
                           "pass_speed": ok_speed, "pass_memory": ok_mem}, sort_keys=True))
-    if a.strict and not (ok_speed and ok_mem):
+    if a.strict and not (ok_speed and (ok_mem or at_floor)):
         return 1
     return 0
 

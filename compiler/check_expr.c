@@ -822,7 +822,7 @@ static void check_regex(Checker *c, Expr *pattern) {
   Diag *d = diag_add(c->diags, DIAG_E0215, pattern->span, "invalid regular expression: %s at offset %zu",
                      (const char *)msg, (size_t)at);
   diag_set_label(d, "PCRE2 cannot compile this pattern");
-  diag_set_help(d, "in a flow string a backslash is written `\\`, e.g. \"\\\\d+\" for one or more digits");
+  diag_set_help(d, "in a flow string a backslash is written twice: \"\\\\d+\" is the pattern \\d+");
 }
 
 static Type *check_fixed_builtin(Checker *c, Expr *e, const Builtin *b) {
