@@ -4,6 +4,7 @@
  * Every string a Diag holds is owned by it; the formatting helpers below
  * allocate exactly what vsnprintf says is needed. Nothing here prints, except
  * the fatal out-of-memory message. */
+#include "arena.h"
 #include "diag.h"
 
 #include <stdio.h>
@@ -26,16 +27,6 @@ static const DiagCodeInfo diag_code_info[DIAG_CODE_COUNT] = {
 #undef X
 };
 
-/* realloc that never returns NULL: out of memory is fatal for the compiler. */
-static void *diag_xrealloc(void *p, size_t size) {
-  void *q = realloc(p, size ? size : 1);
-  if (!q) {
-    fputs("flowc: fatal: out of memory\n", stderr);
-    abort();
-  }
-  return q;
-}
-
 /* A newly allocated string formatted from `fmt` and `ap` (like vasprintf,
  * written with two vsnprintf passes so that it is portable C11). */
 static char *diag_vformat(const char *fmt, va_list ap) {
@@ -44,7 +35,7 @@ static char *diag_vformat(const char *fmt, va_list ap) {
   int n = vsnprintf(NULL, 0, fmt, ap2);
   va_end(ap2);
   if (n < 0) n = 0; /* an encoding error: keep an empty string */
-  char *s = diag_xrealloc(NULL, (size_t)n + 1);
+  char *s = xrealloc(NULL, (size_t)n + 1);
   if (n > 0)
     vsnprintf(s, (size_t)n + 1, fmt, ap);
   else
@@ -80,7 +71,7 @@ void diag_list_free(DiagList *dl) {
 static Diag *diag_push(DiagList *dl, DiagCode code, char *message) {
   if (dl->n == dl->cap) {
     dl->cap = dl->cap ? dl->cap * 2 : 8;
-    dl->items = diag_xrealloc(dl->items, dl->cap * sizeof *dl->items);
+    dl->items = xrealloc(dl->items, dl->cap * sizeof *dl->items);
   }
   Diag *d = &dl->items[dl->n++];
   memset(d, 0, sizeof *d);
@@ -122,7 +113,7 @@ void diag_set_label(Diag *d, const char *fmt, ...) {
 }
 
 void diag_add_secondary(Diag *d, Span span, const char *fmt, ...) {
-  d->secondary = diag_xrealloc(d->secondary, (d->nsecondary + 1) * sizeof *d->secondary);
+  d->secondary = xrealloc(d->secondary, (d->nsecondary + 1) * sizeof *d->secondary);
   DiagLabel *l = &d->secondary[d->nsecondary++];
   l->span = span;
   va_list ap;
@@ -132,7 +123,7 @@ void diag_add_secondary(Diag *d, Span span, const char *fmt, ...) {
 }
 
 void diag_add_note(Diag *d, const char *fmt, ...) {
-  d->notes = diag_xrealloc(d->notes, (d->nnotes + 1) * sizeof *d->notes);
+  d->notes = xrealloc(d->notes, (d->nnotes + 1) * sizeof *d->notes);
   va_list ap;
   va_start(ap, fmt);
   d->notes[d->nnotes++] = diag_vformat(fmt, ap);
@@ -177,7 +168,7 @@ static void diag_merge_sort(Diag *items, Diag *tmp, size_t n) {
 
 void diag_list_sort(DiagList *dl) {
   if (dl->n < 2) return;
-  Diag *tmp = diag_xrealloc(NULL, dl->n * sizeof *tmp);
+  Diag *tmp = xrealloc(NULL, dl->n * sizeof *tmp);
   diag_merge_sort(dl->items, tmp, dl->n);
   free(tmp);
 }

@@ -3,6 +3,7 @@
  *
  * This is the only module that prints diagnostics; the front end hands over
  * DiagLists and SourceMaps and never formats anything itself. */
+#include "arena.h"
 #include "diag_render.h"
 
 #include <jansson.h>
@@ -12,16 +13,6 @@
 /* ---------------------------------------------------------------------------
  * Shared helpers
  * ------------------------------------------------------------------------- */
-
-/* realloc that never returns NULL: out of memory is fatal for the compiler. */
-static void *render_xrealloc(void *p, size_t size) {
-  void *q = realloc(p, size ? size : 1);
-  if (!q) {
-    fputs("flowc: fatal: out of memory\n", stderr);
-    abort();
-  }
-  return q;
-}
 
 /* Whether `span` points into a file that `sm` holds (a defensive check:
  * a span with a bad file id is rendered as if it had no location). */
@@ -278,7 +269,7 @@ static void text_render_one(FILE *out, const Palette *p, SourceMap *sm, const Di
 
   /* Collect the annotations that point into known files. */
   size_t n = 0;
-  TextAnnot *annots = render_xrealloc(NULL, (d->nsecondary + 1) * sizeof *annots);
+  TextAnnot *annots = xrealloc(NULL, (d->nsecondary + 1) * sizeof *annots);
   for (size_t i = 0; i <= d->nsecondary; i++) {
     const DiagLabel *l = i == 0 ? &d->primary : &d->secondary[i - 1];
     if ((i == 0 && !d->has_span) || !render_span_ok(sm, l->span)) continue;
@@ -299,7 +290,7 @@ static void text_render_one(FILE *out, const Palette *p, SourceMap *sm, const Di
 
   /* Group by file: stable-partition so that each file's annotations are
    * contiguous, files in order of first appearance (the primary's first). */
-  TextAnnot *grouped = render_xrealloc(NULL, (n ? n : 1) * sizeof *grouped);
+  TextAnnot *grouped = xrealloc(NULL, (n ? n : 1) * sizeof *grouped);
   size_t ng = 0;
   for (size_t i = 0; i < n; i++) {
     bool seen = false;
@@ -381,7 +372,7 @@ static json_t *jstr(const char *s) {
   json_t *j = json_string(s);
   if (j) return j;
   size_t n = strlen(s);
-  char *fixed = render_xrealloc(NULL, 3 * n + 1);
+  char *fixed = xrealloc(NULL, 3 * n + 1);
   size_t k = 0;
   for (size_t i = 0; i < n;) {
     size_t len = utf8_seq_len((const unsigned char *)s + i, n - i);
@@ -493,7 +484,7 @@ void diag_render_json(FILE *out, SourceMap *sm, const DiagList *dl) {
  * outside the unreserved set (and '/') is percent-encoded. New ref. */
 static json_t *sarif_uri(const char *path) {
   size_t n = strlen(path);
-  char *uri = render_xrealloc(NULL, 3 * n + 8);
+  char *uri = xrealloc(NULL, 3 * n + 8);
   size_t k = 0;
   if (path[0] == '/' || path[0] == '\\') {
     memcpy(uri, "file://", 7);
@@ -620,7 +611,7 @@ static json_t *sarif_result(SourceMap *sm, const Diag *d, const int *rule_index)
   const char *msg = d->message ? d->message : "";
   if (d->help) {
     size_t n = strlen(msg) + strlen(d->help) + 16;
-    char *text = render_xrealloc(NULL, n);
+    char *text = xrealloc(NULL, n);
     snprintf(text, n, "%s \xE2\x80\x94 help: %s", msg, d->help); /* U+2014 em dash */
     json_object_set_new(r, "message", sarif_message(text));
     free(text);

@@ -4,25 +4,16 @@
  * Line tables are built lazily, on the first position query for a file, in a
  * single pass over its text; queries then binary-search the table. Nothing
  * here prints; allocation failure aborts (the compiler cannot continue). */
+#include "arena.h"
 #include "source.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* realloc that never returns NULL: out of memory is fatal for the compiler. */
-static void *source_xrealloc(void *p, size_t size) {
-  void *q = realloc(p, size ? size : 1);
-  if (!q) {
-    fputs("flowc: fatal: out of memory\n", stderr);
-    abort();
-  }
-  return q;
-}
-
 /* A NUL-terminated copy of `s[0..len)`. */
 static char *source_xstrndup(const char *s, size_t len) {
-  char *copy = source_xrealloc(NULL, len + 1);
+  char *copy = xrealloc(NULL, len + 1);
   if (len) memcpy(copy, s, len);
   copy[len] = '\0';
   return copy;
@@ -47,7 +38,7 @@ void source_map_free(SourceMap *sm) {
 uint32_t source_map_add(SourceMap *sm, const char *path, const char *text, size_t len) {
   if (sm->nfiles == sm->cap) {
     sm->cap = sm->cap ? sm->cap * 2 : 4;
-    sm->files = source_xrealloc(sm->files, sm->cap * sizeof *sm->files);
+    sm->files = xrealloc(sm->files, sm->cap * sizeof *sm->files);
   }
   SourceFile *f = &sm->files[sm->nfiles];
   f->path = source_xstrndup(path ? path : "", path ? strlen(path) : 0);
@@ -72,7 +63,7 @@ static void source_build_lines(SourceFile *f) {
   size_t count = 1;
   for (size_t i = 0; i < f->len; i++)
     if (f->text[i] == '\n') count++;
-  f->lines = source_xrealloc(NULL, count * sizeof *f->lines);
+  f->lines = xrealloc(NULL, count * sizeof *f->lines);
   size_t n = 0;
   f->lines[n++] = 0;
   for (size_t i = 0; i < f->len; i++)
