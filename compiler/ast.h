@@ -267,6 +267,7 @@ struct Decl {
   uint32_t file;            /* file id */
   bool used;                /* set by the checker */
   bool checked;             /* set by the checker */
+  bool bad_params;          /* duplicate parameter names: calls are not checked against them */
   Type *type;               /* type/enum: the type; context: declared type; prompt/flow: result */
   PtrVec calls;             /* flow: CallEdge* to the flows its body calls (set by the checker) */
   union {
@@ -294,6 +295,9 @@ typedef struct FileAst {
   uint32_t file;
   Decl **decls;
   unsigned ndecls;
+  const char **broken;      /* names of declarations dropped by syntax errors */
+  unsigned nbroken;
+  bool ok;                  /* no lexical or syntax error */
 } FileAst;
 
 #endif

@@ -9,6 +9,12 @@
 
 const char *tstr(Checker *c, const Type *t) { return type_str(c->arena, t); }
 
+const char *a_tstr(Checker *c, const Type *t) {
+  const char *s = tstr(c, t);
+  bool vowel = strchr("aeiouAEIOU", s[0]) != NULL && s[0];
+  return arena_printf(c->arena, "%s `%s`", vowel ? "an" : "a", s);
+}
+
 void check_mark_used(Checker *c, Decl *d) {
   if (d != c->decl) d->used = true;
 }
@@ -78,6 +84,13 @@ static void suggest_try(Suggest *s, const char *cand) {
   }
 }
 
+const char *check_suggest_in(const char *name, const char *const *cands, size_t n) {
+  size_t len = strlen(name);
+  Suggest s = {name, NULL, (unsigned)-1, len <= 3 ? 1 : (len <= 6 ? 2 : 3)};
+  for (size_t i = 0; i < n && cands[i]; i++) suggest_try(&s, cands[i]);
+  return s.best;
+}
+
 const char *check_suggest(Checker *c, const char *name, bool values_only) {
   size_t n = strlen(name);
   Suggest s = {name, NULL, (unsigned)-1, n <= 3 ? 1 : (n <= 6 ? 2 : 3)};
@@ -92,6 +105,42 @@ const char *check_suggest(Checker *c, const char *name, bool values_only) {
   if (!values_only) return s.best;
   for (const char *const *b = check_builtin_names(); *b; b++) suggest_try(&s, *b);
   return s.best;
+}
+
+/* The closest declared name of kind `kind` (any value when -1). */
+static const char *suggest_decl(Checker *c, const char *name, int kind) {
+  if (kind < 0) return check_suggest(c, name, true);
+  size_t n = strlen(name);
+  Suggest s = {name, NULL, (unsigned)-1, n <= 3 ? 1 : (n <= 6 ? 2 : 3)};
+  const NameMap *g = &c->p->globals;
+  for (size_t i = 0; i < g->cap; i++)
+    if (g->keys[i] && ((Decl *)g->values[i])->kind == (DeclKind)kind) suggest_try(&s, g->keys[i]);
+  return s.best;
+}
+
+void check_report_unknown(Checker *c, Ident id, int kind, Type *expected) {
+  if (program_poisoned(c->p, id.name)) return;
+  Diag *d = diag_add(c->diags, DIAG_E0101, id.span, "unknown name `%s`", id.name);
+  if (kind >= 0)
+    diag_set_label(d, "expected the name of %s", kind == D_MODEL ? "a model binding"
+                                                 : kind == D_POLICY ? "a policy"
+                                                 : kind == D_EVAL ? "an eval" : "a declaration");
+  else
+    diag_set_label(d, "not found in this scope");
+  if (c->p->failed_imports)
+    diag_add_note(d, "%u import%s could not be loaded; `%s` may be declared there", c->p->failed_imports,
+                  c->p->failed_imports == 1 ? "" : "s", id.name);
+  const char *hint = NULL;
+  if (expected && expected->kind == T_OPT) expected = expected->elem;
+  if (expected && expected->kind == T_ENUM) {
+    /* a misspelt variant of the enum that was expected */
+    Decl *ed = expected->decl;
+    const char **names = arena_alloc(c->arena, (ed->u.enm.n + 1) * sizeof *names);
+    for (unsigned i = 0; i < ed->u.enm.n; i++) names[i] = ed->u.enm.variants[i].name.name;
+    hint = check_suggest_in(id.name, names, ed->u.enm.n);
+  }
+  if (!hint) hint = suggest_decl(c, id.name, kind);
+  if (hint) diag_set_help(d, "did you mean `%s`?", hint);
 }
 
 /* Suggest a type name: built-in types and declared records/enums. */
@@ -130,6 +179,7 @@ Type *check_type_expr(Checker *c, TypeExpr *te) {
       check_mark_used(c, d);
       return type_named(&c->tt, d);
     }
+    if (program_poisoned(c->p, te->name.name)) return &c->tt.error;
     Diag *g;
     if (d) {
       g = diag_add(c->diags, DIAG_E0103, te->name.span, "`%s` is a %s, not a type",
@@ -221,6 +271,7 @@ static void check_params(Checker *c, Param **params, unsigned n) {
     params[i]->resolved = check_type_expr(c, params[i]->type);
     for (unsigned j = 0; j < i; j++) {
       if (params[j]->name.name == params[i]->name.name) {
+        if (c->decl) c->decl->bad_params = true;
         Diag *g = diag_add(c->diags, DIAG_E0108, params[i]->name.span,
                            "parameter `%s` is declared twice", params[i]->name.name);
         diag_set_label(g, "second parameter `%s`", params[i]->name.name);
@@ -258,35 +309,34 @@ static void check_signature(Checker *c, Decl *d) {
 
 /* ---- cycles between flows --------------------------------------------------- */
 
-static bool flow_visit(Checker *c, Decl *d, unsigned char *color, Decl **stack, unsigned depth,
+/* Depth-first walk of the flow call graph: a call to a flow still on the
+ * walk's stack (grey) closes a cycle. Every flow ends black, so a cycle is
+ * reported once, at the call that closes it. */
+static void flow_visit(Checker *c, size_t idx, unsigned char *color, Decl **stack, unsigned depth,
                        Decl **flows, size_t nflows) {
-  size_t idx = 0;
-  while (idx < nflows && flows[idx] != d) idx++;
+  Decl *d = flows[idx];
   color[idx] = 1;
   stack[depth] = d;
   for (unsigned i = 0; i < d->calls.n; i++) {
     CallEdge *e = d->calls.items[i];
     size_t j = 0;
     while (j < nflows && flows[j] != e->callee) j++;
-    if (j == nflows) continue;
-    if (color[j] == 1) {
-      Diag *g = diag_add(c->diags, DIAG_E0401, e->span, "flow `%s` calls itself%s",
-                         e->callee->name.name, e->callee == d ? "" : " through other flows");
-      diag_set_label(g, "this call closes a cycle");
-      unsigned from = 0;
-      while (from <= depth && stack[from] != e->callee) from++;
-      for (unsigned k = from; k <= depth; k++)
-        diag_add_note(g, "`%s` calls `%s`", stack[k]->name.name,
-                      k < depth ? stack[k + 1]->name.name : e->callee->name.name);
-      diag_set_help(g, "a flow is a finite graph of steps; iterate with `for` instead of recursion");
-      return true;
+    if (j == nflows || color[j] == 2) continue;
+    if (color[j] == 0) {
+      if (depth + 1 < 1024) flow_visit(c, j, color, stack, depth + 1, flows, nflows);
+      continue;
     }
-    if (color[j] == 0 && depth + 1 < 1024 &&
-        flow_visit(c, e->callee, color, stack, depth + 1, flows, nflows))
-      return true;
+    Diag *g = diag_add(c->diags, DIAG_E0401, e->span, "flow `%s` calls itself%s", e->callee->name.name,
+                       e->callee == d ? "" : " through other flows");
+    diag_set_label(g, "this call closes a cycle");
+    unsigned from = 0;
+    while (from <= depth && stack[from] != e->callee) from++;
+    for (unsigned k = from; k <= depth; k++)
+      diag_add_note(g, "`%s` calls `%s`", stack[k]->name.name,
+                    k < depth ? stack[k + 1]->name.name : e->callee->name.name);
+    diag_set_help(g, "a flow is a finite graph of steps; iterate with `for` instead of recursion");
   }
   color[idx] = 2;
-  return false;
 }
 
 static void check_flow_cycles(Checker *c) {
@@ -298,7 +348,7 @@ static void check_flow_cycles(Checker *c) {
   Decl **stack = xmalloc(1025 * sizeof *stack);
   if (!color) flow_oom();
   for (size_t i = 0; i < n; i++)
-    if (color[i] == 0) flow_visit(c, flows[i], color, stack, 0, flows, n);
+    if (color[i] == 0) flow_visit(c, i, color, stack, 0, flows, n);
   free(stack);
   free(color);
   free(flows);
@@ -310,13 +360,14 @@ static void check_flow_cycles(Checker *c) {
  * the root has an entry point (a flow or a test): a file of shared
  * declarations is a library meant for its importers. */
 static void check_unused(Checker *c) {
+  if (c->p->broken) return; /* uses may sit in code the parser had to drop */
   bool has_entry = c->p->ntests > 0;
   for (size_t i = 0; i < c->p->ndecls && !has_entry; i++)
     if (c->p->decls[i]->kind == D_FLOW && c->p->decls[i]->file == c->p->root) has_entry = true;
   if (!has_entry) return;
   for (size_t i = 0; i < c->p->ndecls; i++) {
     Decl *d = c->p->decls[i];
-    if (d->used || d->file != c->p->root) continue;
+    if (d->used || d->file != c->p->root || program_poisoned(c->p, d->name.name)) continue;
     if (d->kind == D_TYPE || d->kind == D_ENUM) continue;
     if (d->kind == D_FLOW && strcmp(d->name.name, "main") == 0) continue;
     Diag *g = diag_add(c->diags, DIAG_W0409, d->name.span, "%s `%s` is never used",

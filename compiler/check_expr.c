@@ -100,26 +100,10 @@ static Type *expected_enum(Type *expected) {
   return expected->kind == T_ENUM ? expected : NULL;
 }
 
-static void report_unknown_name(Checker *c, Ident id, Type *expected) {
-  Diag *d = diag_add(c->diags, DIAG_E0101, id.span, "unknown name `%s`", id.name);
-  diag_set_label(d, "not found in this scope");
-  Type *en = expected_enum(expected);
-  const char *hint = check_suggest(c, id.name, true);
-  if (en) {
-    /* a misspelt variant of the enum we expected */
-    Decl *ed = en->decl;
-    for (unsigned i = 0; i < ed->u.enm.n && !hint; i++) {
-      if (strlen(ed->u.enm.variants[i].name.name) > 0 &&
-          strncmp(ed->u.enm.variants[i].name.name, id.name, 2) == 0)
-        hint = ed->u.enm.variants[i].name.name;
-    }
-  }
-  if (hint) diag_set_help(d, "did you mean `%s`?", hint);
-}
-
 /* A global used as a value: contexts and models are values; the rest are not. */
 static Type *global_as_value(Checker *c, Decl *d, Ident id) {
   check_mark_used(c, d);
+  if (program_poisoned(c->p, id.name)) return &c->tt.error;
   switch (d->kind) {
   case D_CONTEXT: return d->type ? d->type : &c->tt.error;
   case D_MODEL: return &c->tt.model;
@@ -161,7 +145,7 @@ static Type *check_name(Checker *c, Expr *e, Type *expected) {
     e->u.name.decl = d;
     return global_as_value(c, d, id);
   }
-  report_unknown_name(c, id, expected);
+  check_report_unknown(c, id, -1, expected);
   return &c->tt.error;
 }
 
@@ -240,13 +224,13 @@ static Type *check_member(Checker *c, Expr *e) {
   }
   if (t->kind == T_OPT && t->elem->kind == T_RECORD) {
     Diag *d = diag_add(c->diags, DIAG_E0213, obj->span,
-                       "cannot read `.%s` of a `%s`, which may be `none`", field.name, tstr(c, t));
+                       "cannot read `.%s` of %s, which may be `none`", field.name, a_tstr(c, t));
     diag_set_label(d, "this may be `none`");
     diag_set_help(d, "branch on it first: `if x != none { ... }`, or give a default with `??`");
     return &c->tt.error;
   }
-  Diag *d = diag_add(c->diags, DIAG_E0209, field.span, "cannot read field `%s` of a `%s`",
-                     field.name, tstr(c, t));
+  Diag *d = diag_add(c->diags, DIAG_E0209, field.span, "cannot read field `%s` of %s",
+                     field.name, a_tstr(c, t));
   diag_set_label(d, "`%s` is not a record", tstr(c, t));
   return &c->tt.error;
 }
@@ -299,6 +283,11 @@ static void check_args_against(Checker *c, Expr *call, Arg *args, unsigned nargs
       Diag *d = diag_add(c->diags, DIAG_E0214, a->name.span, "`%s` has no parameter `%s`", callee,
                          a->name.name);
       diag_set_label(d, "unknown parameter");
+      const char *names[64];
+      unsigned nn = 0;
+      for (unsigned q = skip; q < nparams && nn < 64; q++) names[nn++] = params[q]->name.name;
+      const char *hint = check_suggest_in(a->name.name, names, nn);
+      if (hint) diag_set_help(d, "did you mean `%s`?", hint);
       check_expr(c, a->value, NULL);
       continue;
     }
@@ -356,9 +345,12 @@ static Type *check_call(Checker *c, Expr *e) {
     check_mark_used(c, d);
     callee->u.name.decl = d;
     bool prompt = d->kind == D_PROMPT;
-    check_args_against(c, e, e->u.call.args, e->u.call.nargs,
-                       prompt ? d->u.prompt.params : d->u.flow.params,
-                       prompt ? d->u.prompt.nparams : d->u.flow.nparams, 0, id.name);
+    if (d->bad_params) {
+      for (unsigned i = 0; i < e->u.call.nargs; i++) check_expr(c, e->u.call.args[i].value, NULL);
+    } else {
+      check_args_against(c, e, e->u.call.args, e->u.call.nargs, prompt ? d->u.prompt.params : d->u.flow.params,
+                         prompt ? d->u.prompt.nparams : d->u.flow.nparams, 0, id.name);
+    }
     if (!prompt && c->decl && c->decl->kind == D_FLOW) {
       CallEdge *edge = ARENA_NEW(c->arena, CallEdge);
       edge->callee = d;
@@ -370,9 +362,10 @@ static Type *check_call(Checker *c, Expr *e) {
   }
   for (unsigned i = 0; i < e->u.call.nargs; i++) check_expr(c, e->u.call.args[i].value, NULL);
   if (!l && !d) {
-    report_unknown_name(c, id, NULL);
+    check_report_unknown(c, id, -1, NULL);
     return &c->tt.error;
   }
+  if (program_poisoned(c->p, id.name)) return &c->tt.error;
   Diag *g = diag_add(c->diags, DIAG_E0203, id.span, "`%s` cannot be called", id.name);
   if (l) {
     diag_set_label(g, "a local value of type `%s`", tstr(c, l->type));
@@ -439,6 +432,9 @@ static Type *check_record(Checker *c, Expr *e) {
   Ident tn = e->u.record.type_name;
   Decl *d = program_lookup(c->p, tn.name);
   if (!d || d->kind != D_TYPE) {
+    for (unsigned i = 0; i < e->u.record.n && program_poisoned(c->p, tn.name); i++)
+      check_expr(c, e->u.record.fields[i].value, NULL);
+    if (program_poisoned(c->p, tn.name)) return &c->tt.error;
     Diag *g;
     if (d) {
       g = diag_add(c->diags, DIAG_E0103, tn.span, "`%s` is a %s, not a record type", tn.name,
@@ -458,6 +454,7 @@ static Type *check_record(Checker *c, Expr *e) {
   Type *rt = type_named(&c->tt, d);
   unsigned nf = d->u.record.n;
   bool *given = arena_zalloc(c->arena, nf + 1);
+  bool unknown = false; /* a misspelt field usually is the missing one */
   for (unsigned i = 0; i < e->u.record.n; i++) {
     FieldInit *fi = &e->u.record.fields[i];
     unsigned idx;
@@ -469,6 +466,7 @@ static Type *check_record(Checker *c, Expr *e) {
       const char *hint = suggest_field(rt, fi->name.name);
       if (hint) diag_set_help(g, "did you mean `%s`?", hint);
       check_expr(c, fi->value, NULL);
+      unknown = true;
       continue;
     }
     if (given[idx]) {
@@ -493,7 +491,7 @@ static Type *check_record(Checker *c, Expr *e) {
                               f->name.name);
     nmissing++;
   }
-  if (nmissing) {
+  if (nmissing && !unknown) {
     Diag *g = diag_add(c->diags, DIAG_E0211, e->span, "missing field%s %s in `%s`",
                        nmissing == 1 ? "" : "s", missing, tn.name);
     diag_set_label(g, "every field without `?` must be given");
@@ -510,8 +508,8 @@ static Type *report_operands(Checker *c, Expr *e, Type *l, Type *r) {
   if ((l->kind == T_OPT || r->kind == T_OPT) && !is_none(l) && !is_none(r) && op != OP_EQ && op != OP_NE) {
     Expr *side = l->kind == T_OPT ? e->u.binary.lhs : e->u.binary.rhs;
     Diag *d = diag_add(c->diags, DIAG_E0213, side->span,
-                       "`%s` cannot be applied to a `%s`, which may be `none`", binop_str(op),
-                       tstr(c, l->kind == T_OPT ? l : r));
+                       "`%s` cannot be applied to %s, which may be `none`", binop_str(op),
+                       a_tstr(c, l->kind == T_OPT ? l : r));
     diag_set_label(d, "this may be `none`");
     diag_set_help(d, "give a default with `??`, e.g. `(x ?? 0)`");
     return &c->tt.error;
@@ -561,7 +559,7 @@ static Type *check_binary(Checker *c, Expr *e, Type *expected) {
     if (l->kind == T_ERROR || r->kind == T_ERROR) return &c->tt.error;
     if (l->kind != T_OPT) {
       Diag *d = diag_add(c->diags, DIAG_E0212, e->u.binary.lhs->span,
-                         "the left side of `??` is a `%s`, which is never `none`", tstr(c, l));
+                         "the left side of `??` is %s, which is never `none`", a_tstr(c, l));
       diag_set_label(d, "expected an optional value");
       return l;
     }
@@ -658,7 +656,7 @@ static Type *check_ensure(Checker *c, Expr *e) {
   Ident ev = e->u.ensure.eval;
   Decl *d = program_lookup(c->p, ev.name);
   if (!d) {
-    report_unknown_name(c, ev, NULL);
+    check_report_unknown(c, ev, D_EVAL, NULL);
   } else if (d->kind != D_EVAL) {
     check_mark_used(c, d);
     Diag *g = diag_add(c->diags, DIAG_E0410, ev.span, "`%s` is a %s, not an eval", ev.name,
@@ -825,6 +823,22 @@ static void check_regex(Checker *c, Expr *pattern) {
   diag_set_help(d, "in a flow string a backslash is written twice: \"\\\\d+\" is the pattern \\d+");
 }
 
+/* The model argument of `judge`: a name that must denote a model binding.
+ * Returns false when it was reported. */
+static bool check_model_arg(Checker *c, Expr *arg, const char *fn) {
+  if (arg->kind != EX_NAME || lookup_local(c, arg->u.name.id.name)) return true;
+  Decl *d = program_lookup(c->p, arg->u.name.id.name);
+  if (!d || d->kind == D_MODEL) return true;
+  check_mark_used(c, d);
+  arg->type = &c->tt.error;
+  if (program_poisoned(c->p, arg->u.name.id.name)) return false;
+  Diag *g = diag_add(c->diags, DIAG_E0308, arg->span, "`%s` is a %s, not a model binding",
+                     arg->u.name.id.name, decl_kind_str(d->kind));
+  diag_set_label(g, "`%s` needs a model here", fn);
+  diag_add_secondary(g, d->name.span, "`%s` is declared here", arg->u.name.id.name);
+  return false;
+}
+
 static Type *check_fixed_builtin(Checker *c, Expr *e, const Builtin *b) {
   const char *sig = b->sig;
   const char *arrow = strchr(sig, '>');
@@ -840,6 +854,11 @@ static Type *check_fixed_builtin(Checker *c, Expr *e, const Builtin *b) {
         Diag *d = diag_add(c->diags, DIAG_E0214, a->name.span, "`%s` has no parameter `%s`", b->name,
                            a->name.name);
         diag_set_label(d, "unknown parameter");
+        if (b->named) {
+          const char *colon = strchr(b->named, ':');
+          const char *only = arena_strndup(c->arena, b->named, (size_t)(colon - b->named));
+          if (check_suggest_in(a->name.name, &only, 1)) diag_set_help(d, "did you mean `%s`?", only);
+        }
         check_expr(c, a->value, NULL);
       }
       continue;
@@ -850,6 +869,10 @@ static Type *check_fixed_builtin(Checker *c, Expr *e, const Builtin *b) {
       continue;
     }
     Type *pt = letter_type(c, sig[positional]);
+    if (sig[positional] == 'm' && !check_model_arg(c, a->value, b->name)) {
+      positional++;
+      continue;
+    }
     bool outer = c->saw_model;
     check_expr_as(c, a->value, pt, "argument %u of `%s`", positional + 1, b->name);
     if (sig[positional] == 'm') c->saw_model = outer;

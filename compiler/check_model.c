@@ -45,7 +45,7 @@ static const KeySpec MODEL_KEYS[] = {
   {"api_key_env", VK_ENVNAME, 0, 0, false, NULL},
   {"temperature", VK_FLOAT, 0, 2, true, NULL},
   {"top_p", VK_FLOAT, 0, 1, true, NULL},
-  {"max_tokens", VK_INT, 1, 10000000, true, NULL},
+  {"max_tokens", VK_INT, 1, NO_MAX, true, NULL},
   {"seed", VK_INT, NO_MIN, NO_MAX, true, NULL},
   {"stop", VK_STRINGS, 0, 4, true, NULL},
   {"context_window", VK_INT, 1, NO_MAX, false, NULL},
@@ -67,6 +67,19 @@ static const KeySpec POLICY_KEYS[] = {
 };
 
 static const char *const PROVIDERS[] = {"openai", "anthropic", "ollama", "mock", NULL};
+
+/* "did you mean" among the keys of a table (prompt settings only, when asked). */
+static const char *suggest_key(const KeySpec *table, const char *key, bool prompt_only) {
+  const char *names[32];
+  size_t n = 0;
+  if (prompt_only) {
+    names[n++] = "model";
+    names[n++] = "policy";
+  }
+  for (const KeySpec *k = table; k->key && n < 32; k++)
+    if (!prompt_only || k->in_prompt) names[n++] = k->key;
+  return check_suggest_in(key, names, n);
+}
 
 static const KeySpec *find_key(const KeySpec *table, const char *key) {
   for (const KeySpec *k = table; k->key; k++)
@@ -114,6 +127,11 @@ static const char *describe(Checker *c, const Expr *e) {
 static bool const_number(const Expr *e, double *v, bool *is_int) {
   if (e->kind == EX_INT) { *v = (double)e->u.i; *is_int = true; return true; }
   if (e->kind == EX_FLOAT) { *v = e->u.f; *is_int = false; return true; }
+  if (e->kind == EX_UNIT && e->u.unit.unit == UNIT_NONE) { /* unknown unit: reported by the scanner */
+    *v = e->u.unit.value;
+    *is_int = e->u.unit.is_int;
+    return true;
+  }
   if (e->kind == EX_UNIT && unit_kind(e->u.unit.unit) == UK_COUNT) {
     static const double scale[] = {[UNIT_K] = 1e3, [UNIT_M] = 1e6, [UNIT_G] = 1e9};
     *v = e->u.unit.value * scale[e->u.unit.unit];
@@ -140,15 +158,21 @@ static void wrong_type(Checker *c, DiagCode code, const Expr *v, const char *key
   diag_set_label(d, "expected %s", want);
 }
 
+/* A number for a message: integers without exponent, others as %g. */
+static const char *num(Checker *c, double x) {
+  if (x == (double)(long long)x && x > -1e15 && x < 1e15) return arena_printf(c->arena, "%lld", (long long)x);
+  return arena_printf(c->arena, "%g", x);
+}
+
 static void out_of_range(Checker *c, const Expr *v, const char *key, double x, const KeySpec *k) {
   Diag *d;
   if (k->max >= NO_MAX)
-    d = diag_add(c->diags, DIAG_E0304, v->span, "`%s` must be at least %g, found %g", key, k->min, x);
+    d = diag_add(c->diags, DIAG_E0304, v->span, "`%s` must be at least %s, found %s", key, num(c, k->min), num(c, x));
   else if (k->min <= NO_MIN)
-    d = diag_add(c->diags, DIAG_E0304, v->span, "`%s` must be at most %g, found %g", key, k->max, x);
+    d = diag_add(c->diags, DIAG_E0304, v->span, "`%s` must be at most %s, found %s", key, num(c, k->max), num(c, x));
   else
-    d = diag_add(c->diags, DIAG_E0304, v->span, "`%s` must be between %g and %g, found %g", key, k->min,
-                 k->max, x);
+    d = diag_add(c->diags, DIAG_E0304, v->span, "`%s` must be between %s and %s, found %s", key, num(c, k->min),
+                 num(c, k->max), num(c, x));
   diag_set_label(d, "out of range");
 }
 
@@ -250,10 +274,7 @@ static void check_model_list(Checker *c, Expr *v) {
     }
     Decl *m = program_lookup(c->p, item->u.name.id.name);
     if (!m) {
-      Diag *d = diag_add(c->diags, DIAG_E0101, item->span, "unknown name `%s`", item->u.name.id.name);
-      diag_set_label(d, "expected a model binding");
-      const char *hint = check_suggest(c, item->u.name.id.name, false);
-      if (hint) diag_set_help(d, "did you mean `%s`?", hint);
+      check_report_unknown(c, item->u.name.id, D_MODEL, NULL);
       continue;
     }
     check_mark_used(c, m);
@@ -305,9 +326,7 @@ static void check_value(Checker *c, Entry *e, const KeySpec *k) {
     diag_set_label(d, "not a supported provider");
     diag_add_note(d, "the providers are `openai` (and any OpenAI-compatible server through `base_url`), "
                      "`anthropic`, `ollama` and `mock`");
-    const char *best = NULL;
-    for (const char *const *p = PROVIDERS; *p; p++)
-      if (strncmp(*p, name, 3) == 0 || strstr(name, *p)) best = *p;
+    const char *best = check_suggest_in(name, PROVIDERS, 8);
     if (best) diag_set_help(d, "did you mean `%s`?", best);
     return;
   }
@@ -342,6 +361,13 @@ static void check_value(Checker *c, Entry *e, const KeySpec *k) {
     return;
   case VK_FLOAT:
   case VK_INT:
+    if (v->kind == EX_UNIT && (unit_kind(v->u.unit.unit) == UK_DURATION || unit_kind(v->u.unit.unit) == UK_SIZE)) {
+      Diag *d = diag_add(c->diags, DIAG_E0311, v->span, "`%s` must be %s, found %s", key,
+                         k->kind == VK_INT ? "an integer" : "a number", describe(c, v));
+      diag_set_label(d, "wrong unit");
+      diag_set_help(d, "only counts (K, M, G) may be written with a unit here, e.g. `%s: 500`", key);
+      return;
+    }
     if (!const_number(v, &x, &is_int)) {
       wrong_type(c, DIAG_E0303, v, key, k->kind == VK_INT ? "an integer" : "a number");
       return;
@@ -401,7 +427,9 @@ static void check_entries(Checker *c, Entry **entries, unsigned n, const KeySpec
       Diag *d = diag_add(c->diags, unknown_code, e->key.span, "unknown %s key `%s`",
                          unknown_code == DIAG_E0310 ? "policy" : what, e->key.name);
       diag_set_label(d, "not a known key");
-      diag_add_note(d, "the keys are %s", key_list(c, table, false));
+      const char *hint = suggest_key(table, e->key.name, false);
+      if (hint) diag_set_help(d, "did you mean `%s`?", hint);
+      else diag_add_note(d, "the keys are %s", key_list(c, table, false));
       continue;
     }
     check_value(c, e, k);
@@ -454,10 +482,7 @@ static Decl *prompt_ref(Checker *c, Entry *e, DeclKind want, DiagCode code) {
   Ident id = e->value->u.name.id;
   Decl *m = program_lookup(c->p, id.name);
   if (!m) {
-    Diag *d = diag_add(c->diags, DIAG_E0101, id.span, "unknown name `%s`", id.name);
-    diag_set_label(d, "expected a %s", what);
-    const char *hint = check_suggest(c, id.name, false);
-    if (hint) diag_set_help(d, "did you mean `%s`?", hint);
+    check_report_unknown(c, id, (int)want, NULL);
     return NULL;
   }
   check_mark_used(c, m);
@@ -488,7 +513,9 @@ static void check_prompt_setting(Checker *c, Decl *d, Entry *e) {
   }
   Diag *g = diag_add(c->diags, DIAG_E0302, e->key.span, "unknown prompt setting `%s`", key);
   diag_set_label(g, k ? "belongs to the model binding" : "not a known setting");
-  diag_add_note(g, "a prompt sets `model`, `policy` and %s", key_list(c, MODEL_KEYS, true));
+  const char *hint = k ? NULL : suggest_key(MODEL_KEYS, key, true);
+  if (hint) diag_set_help(g, "did you mean `%s`?", hint);
+  else diag_add_note(g, "a prompt sets `model`, `policy` and %s", key_list(c, MODEL_KEYS, true));
 }
 
 /* E0307: media part `it` of prompt `d` may reach binding `m` (through the
@@ -706,9 +733,8 @@ void check_context(Checker *c, Decl *d) {
     Diag *g = diag_add(c->diags, DIAG_E0502, src->u.call.callee->span, "unknown context source `%s`", fn);
     diag_set_label(g, "not a source");
     diag_add_note(g, "the sources are file, image, audio, json, jsonl, csv, glob, env and http");
-    for (int i = 0; SOURCE_NAMES[i]; i++)
-      if (strncmp(SOURCE_NAMES[i], fn, 2) == 0 && strlen(fn) <= strlen(SOURCE_NAMES[i]) + 2)
-        diag_set_help(g, "did you mean `%s`?", SOURCE_NAMES[i]);
+    const char *hint = check_suggest_in(fn, SOURCE_NAMES, 16);
+    if (hint) diag_set_help(g, "did you mean `%s`?", hint);
     return;
   }
   unsigned positional = 0;
@@ -736,9 +762,10 @@ void check_context(Checker *c, Decl *d) {
   } else {
     check_source_path(c, d, first, s);
   }
-  if (def) check_expr_as(c, def, t, "the default of `env`");
   const char *why = NULL;
-  if (!source_produces(s, t, &why)) {
+  bool produces = source_produces(s, t, &why);
+  if (def && produces) check_expr_as(c, def, t, "the default of `env`");
+  if (!produces) {
     Diag *g = diag_add(c->diags, DIAG_E0501, d->u.context.type->span,
                        "context `%s` is declared `%s`, which `%s` cannot produce", d->name.name, tstr(c, t), fn);
     diag_set_label(g, "declared type");

@@ -18,10 +18,7 @@ void check_action(Checker *c, Action *a, Span checked, bool has_model) {
   if (a->kind == ACT_FALLBACK) {
     Decl *m = program_lookup(c->p, a->model.name);
     if (!m) {
-      Diag *d = diag_add(c->diags, DIAG_E0101, a->model.span, "unknown name `%s`", a->model.name);
-      diag_set_label(d, "expected a model binding");
-      const char *hint = check_suggest(c, a->model.name, false);
-      if (hint) diag_set_help(d, "did you mean `%s`?", hint);
+      check_report_unknown(c, a->model, D_MODEL, NULL);
     } else {
       check_mark_used(c, m);
       if (m->kind != D_MODEL) {
@@ -94,7 +91,7 @@ static bool check_pattern(Checker *c, Pattern *pat, Coverage *cov) {
     if (lit->kind == EX_NONE) {
       if (!cov->optional && st->kind != T_ERROR) {
         Diag *d = diag_add(c->diags, DIAG_E0201, pat->span,
-                           "type mismatch: `none` cannot match a `%s`, which is never `none`", tstr(c, st));
+                           "type mismatch: `none` cannot match %s, which is never `none`", a_tstr(c, st));
         diag_set_label(d, "never matches");
       }
       bool added = !cov->covered_none && !cov->wildcard;
@@ -146,6 +143,16 @@ static bool check_arms(Checker *c, Span match_span, Type *subject, MatchArm **ar
   if (cov.wildcard || st->kind == T_ERROR) return true;
   bool none_ok = !cov.optional || cov.covered_none;
   if (st->kind == T_BOOL && cov.covered_true && cov.covered_false && none_ok) return true;
+  if (st->kind == T_BOOL) {
+    const char *missing = !cov.covered_true ? (!cov.covered_false ? "`true` and `false`" : "`true`")
+                          : !cov.covered_false ? "`false`" : "`none`";
+    Diag *d = diag_add(c->diags, DIAG_E0404, match_span, "this match on `%s` does not cover %s", tstr(c, subject),
+                       missing);
+    diag_set_label(d, "missing a case");
+    diag_set_help(d, "add an arm for %s, or a final `_ => ...` arm", missing);
+    c->match_error = true;
+    return false;
+  }
   if (st->kind == T_ENUM) {
     char missing[512];
     size_t len = 0;
@@ -166,12 +173,14 @@ static bool check_arms(Checker *c, Span match_span, Type *subject, MatchArm **ar
     diag_set_label(d, "missing %s", nmissing == 1 ? "a case" : "cases");
     diag_add_secondary(d, st->decl->name.span, "`%s` is declared here", st->decl->name.name);
     diag_set_help(d, "add an arm for each missing variant, or a final `_ => ...` arm");
+    c->match_error = true;
     return false;
   }
   Diag *d = diag_add(c->diags, DIAG_E0404, match_span, "this match on `%s` does not cover every value",
                      tstr(c, subject));
   diag_set_label(d, "no `_` arm");
   diag_set_help(d, "add a final `_ => ...` arm");
+  c->match_error = true;
   return false;
 }
 
@@ -250,7 +259,7 @@ static void check_parallel(Checker *c, Expr *par) {
     diag_set_label(d, "must be a positive integer");
   } else {
     d = diag_add(c->diags, DIAG_E0403, par->span, "`parallel` needs a positive integer constant, found %s",
-                 t->kind == T_INT ? "a computed value" : arena_printf(c->arena, "a `%s`", tstr(c, t)));
+                 t->kind == T_INT ? "a computed value" : a_tstr(c, t));
     diag_set_label(d, "expected a literal such as `16`");
   }
   diag_set_help(d, "the width bounds how many iterations run at once; use --concurrency for run-wide limits");
@@ -417,8 +426,8 @@ static bool check_stmt(Checker *c, Stmt *s) {
     if (type_assignable(t, rt) || type_assignable(t, type_list(&c->tt, rt))) return false;
     if (type_is_error(t) || type_is_error(rt)) return false;
     Diag *g = diag_add(c->diags, DIAG_E0602, s->u.mock.value->span,
-                       "the mock of `%s` must be a `%s` (or a list of them for successive calls), found `%s`",
-                       name.name, tstr(c, rt), tstr(c, t));
+                       "the mock of `%s` must be %s (or a list of them for successive calls), found `%s`",
+                       name.name, a_tstr(c, rt), tstr(c, t));
     diag_set_label(g, "this is `%s`", tstr(c, t));
     diag_add_secondary(g, d->u.prompt.ret->span, "`%s` returns `%s`", name.name, tstr(c, rt));
     return false;
@@ -461,6 +470,7 @@ static Span block_end(Block *b) {
 void check_flow(Checker *c, Decl *d) {
   c->flow_ret = d->type ? d->type : &c->tt.error;
   c->has_whole_yield = c->has_elem_yield = false;
+  c->match_error = false;
   c->for_stmts = 0;
   YieldFrame frame = {YT_FLOW, NULL, 0, NULL};
   c->yields = &frame;
@@ -479,17 +489,23 @@ void check_flow(Checker *c, Decl *d) {
   if (c->has_elem_yield) return;
   if (!c->has_whole_yield) {
     Diag *g = diag_add(c->diags, DIAG_E0402, d->name.span, "flow `%s` never yields a result", d->name.name);
-    diag_set_label(g, "expected a `yield` of a `%s`", tstr(c, c->flow_ret));
+    diag_set_label(g, "expected a `yield` of %s", a_tstr(c, c->flow_ret));
     return;
   }
-  if (!terminates) {
+  if (!terminates && !c->match_error) { /* a non-exhaustive match already explains it */
     Diag *g = diag_add(c->diags, DIAG_E0402, block_end(d->u.flow.body),
                        "flow `%s` can reach its end without yielding a result", d->name.name);
     diag_set_label(g, "some path arrives here without a `yield`");
     Block *b = d->u.flow.body;
-    if (b->n && b->stmts[b->n - 1]->kind == ST_IF && !b->stmts[b->n - 1]->u.if_s.else_b)
-      diag_add_secondary(g, b->stmts[b->n - 1]->span, "this `if` has no `else`");
-    diag_set_help(g, "make every branch end in `yield`, e.g. add an `else` branch");
+    Stmt *last = b->n ? b->stmts[b->n - 1] : NULL;
+    if (last && last->kind == ST_IF && !last->u.if_s.else_b) {
+      diag_add_secondary(g, last->span, "this `if` has no `else`");
+      diag_set_help(g, "make every branch end in `yield`, e.g. add an `else` branch");
+    } else if (last && last->kind == ST_MATCH) {
+      diag_set_help(g, "make every arm of the `match` end in `yield`");
+    } else {
+      diag_set_help(g, "end every path through the flow with `yield`");
+    }
   }
 }
 

@@ -237,7 +237,7 @@ static char *join_path(const char *dir, const char *name) {
 
 /* Print the I/O error of `path` (from errno) and return false. */
 static bool io_error(const char *path) {
-  fprintf(stderr, "flowc: error: cannot read '%s': %s\n", path, strerror(errno));
+  fprintf(stderr, "error[E0702]: cannot read `%s`: %s\n", path, strerror(errno));
   return false;
 }
 

@@ -16,7 +16,7 @@ void parse_push_delim(ParseCtx *pc, char ch, Span span) {
    * read; remember which, for "unclosed `{` in prompt `x`". */
   bool top = pc->ndelims == 0 && pc->decl_kw && pc->decl_name;
   pc->delims[pc->ndelims++] =
-      (OpenDelim){ch, span, top ? pc->decl_kw : NULL, top ? pc->decl_name : NULL};
+      (OpenDelim){ch, span, top ? pc->decl_kw : NULL, top ? pc->decl_name : NULL, false};
 }
 
 /* Close the innermost delimiter. A bracket closer pops only brackets (a stray
@@ -82,6 +82,10 @@ const char *parse_take_doc(ParseCtx *pc, uint32_t start) {
   return d->text;
 }
 
+void parse_note_broken(ParseCtx *pc) {
+  if (pc->decl_name) ptrvec_push(pc->arena, &pc->broken, (void *)pc->decl_name);
+}
+
 int parse_lex(YYSTYPE *val, Span *loc, ParseCtx *pc) {
   int kind;
   if (pc->npending) {
@@ -123,8 +127,11 @@ bool parse_file(Arena *arena, Interner *in, DiagList *diags, SourceMap *sm, uint
   out->file = file;
   out->ndecls = pc.decls.n;
   out->decls = (Decl **)pc.decls.items;
+  out->broken = (const char **)pc.broken.items;
+  out->nbroken = pc.broken.n;
+  out->ok = diags->nerrors == errors_before && pc.syntax_errors == 0;
   free(pc.delims);
   free(pc.strbuf);
   free(pc.docs);
-  return diags->nerrors == errors_before && pc.syntax_errors == 0;
+  return out->ok;
 }

@@ -25,6 +25,7 @@ typedef struct OpenDelim {
   Span span;
   const char *owner_kw;   /* "prompt" when opened at depth 0 in a declaration, else NULL */
   const char *owner_name; /* "classify" */
+  bool curly;             /* a string opened with a curly quote */
 } OpenDelim;
 
 /* A `///` comment block: its text and where it ends. */
@@ -76,6 +77,7 @@ typedef struct ParseCtx {
 
   /* parser output */
   PtrVec decls;
+  PtrVec broken;          /* const char*: names of declarations hit by syntax errors */
   unsigned syntax_errors;
 } ParseCtx;
 
@@ -85,6 +87,10 @@ bool parse_file(Arena *arena, Interner *in, DiagList *diags, SourceMap *sm, uint
                 FileAst *out);
 
 /* --- used by the generated scanner and parser only ----------------------- */
+
+/* Remember that the declaration being parsed (if named) is damaged, so that
+ * the checker does not report every use of its name as unknown. */
+void parse_note_broken(ParseCtx *pc);
 
 /* The doc comment that ends right before byte `start` (only whitespace
  * between), or NULL. */

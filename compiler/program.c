@@ -1,6 +1,7 @@
 /* program.c - loading a program's files and its global namespace (see program.h). */
 #include "program.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@ void program_init(Program *p, Arena *arena, Interner *in, SourceMap *sm, DiagLis
   p->sources = sm;
   p->diags = diags;
   namemap_init(&p->globals);
+  namemap_init(&p->poisoned);
 }
 
 void program_free(Program *p) {
@@ -32,6 +34,7 @@ void program_free(Program *p) {
   free(p->decls);
   free(p->tests);
   namemap_free(&p->globals);
+  namemap_free(&p->poisoned);
   memset(p, 0, sizeof *p);
 }
 
@@ -115,10 +118,11 @@ static void program_declare(Program *p, Decl *d) {
     }
   }
   Decl *first = namemap_put(&p->globals, d->name.name, d);
-  if (!first) {
-    push_decl(&p->decls, &p->ndecls, &p->decls_cap, d);
-    return;
-  }
+  /* a duplicate is still checked (what it uses counts as used), but only
+   * the first declaration answers to the name */
+  push_decl(&p->decls, &p->ndecls, &p->decls_cap, d);
+  if (!first) return;
+  namemap_put(&p->poisoned, d->name.name, d);
   Diag *g = diag_add(p->diags, DIAG_E0102, d->name.span, "`%s` is declared more than once",
                      d->name.name);
   diag_set_label(g, "second declaration of `%s`", d->name.name);
@@ -138,6 +142,48 @@ static char *dir_of(const char *path) {
 }
 
 static void program_load_file(Program *p, uint32_t file, uint32_t *stack, unsigned depth);
+
+/* Levenshtein distance of two short names (long names compare as far). */
+static unsigned name_distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 64 || lb > 64) return 99;
+  unsigned row[65];
+  for (size_t j = 0; j <= lb; j++) row[j] = (unsigned)j;
+  for (size_t i = 1; i <= la; i++) {
+    unsigned prev = row[0];
+    row[0] = (unsigned)i;
+    for (size_t j = 1; j <= lb; j++) {
+      unsigned cur = row[j], sub = prev + (a[i - 1] != b[j - 1]);
+      unsigned del = row[j] + 1, ins = row[j - 1] + 1;
+      row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+      prev = cur;
+    }
+  }
+  return row[lb];
+}
+
+/* For a missing import `full` (dir/name.flow): the closest *.flow file in
+ * the same folder, as the import would spell it, or NULL. */
+static const char *nearest_sibling(Program *p, const char *full) {
+  const char *slash = strrchr(full, '/');
+  const char *base = slash ? slash + 1 : full;
+  char *dir = slash ? arena_strndup(p->arena, full, (size_t)(slash - full)) : ".";
+  DIR *d = opendir(dir);
+  if (!d) return NULL;
+  const char *best = NULL;
+  unsigned best_dist = strlen(base) <= 6 ? 2 : 3;
+  for (struct dirent *e; (e = readdir(d));) {
+    size_t n = strlen(e->d_name);
+    if (n < 6 || strcmp(e->d_name + n - 5, ".flow") != 0) continue;
+    unsigned dist = name_distance(base, e->d_name);
+    if (dist <= best_dist && (!best || dist < best_dist || strcmp(e->d_name, best) < 0)) {
+      best_dist = dist;
+      best = arena_strndup(p->arena, e->d_name, n);
+    }
+  }
+  closedir(d);
+  return best;
+}
 
 /* Report an import cycle: the chain from the file being imported back to
  * the importer. */
@@ -159,6 +205,7 @@ static void report_cycle(Program *p, Decl *imp, uint32_t target, uint32_t *stack
 static void program_import(Program *p, uint32_t file, Decl *imp, uint32_t *stack, unsigned depth) {
   const char *path = imp->u.import.path;
   if (!path || !*path) {
+    p->failed_imports++;
     Diag *d = diag_add(p->diags, DIAG_E0104, imp->u.import.path_span,
                        "expected a file path or `std/NAME` in the import, found %s",
                        path ? "an empty string" : "a template");
@@ -172,7 +219,8 @@ static void program_import(Program *p, uint32_t file, Decl *imp, uint32_t *stack
   if (strncmp(path, STD_PREFIX, strlen(STD_PREFIX)) == 0) {
     const EmbeddedFile *ef = embedded_find(embedded_stdlib, embedded_stdlib_count, path + strlen(STD_PREFIX));
     if (!ef) {
-      Diag *d = diag_add(p->diags, DIAG_E0104, imp->u.import.path_span,
+      p->failed_imports++;
+    Diag *d = diag_add(p->diags, DIAG_E0104, imp->u.import.path_span,
                          "no standard-library module `%s`", path);
       diag_set_label(d, "not in the standard library");
       diag_set_help(d, "the standard library has `std/text`");
@@ -200,11 +248,15 @@ static void program_import(Program *p, uint32_t file, Decl *imp, uint32_t *stack
   }
   if (!text) {
     if (!program_read_file(full, &owned_text, &len)) {
-      Diag *d = diag_add(p->diags, DIAG_E0104, imp->u.import.path_span,
+      p->failed_imports++;
+    Diag *d = diag_add(p->diags, DIAG_E0104, imp->u.import.path_span,
                          "cannot import `%s`: %s", path, strerror(errno));
       diag_set_label(d, "looked for `%s`", full);
+      const char *near = nearest_sibling(p, full);
       size_t n = strlen(full);
-      if (n < 5 || strcmp(full + n - 5, ".flow") != 0) diag_set_help(d, "did you mean `%s.flow`?", path);
+      const char *pslash = strrchr(path, '/');
+      if (near) diag_set_help(d, "did you mean `%.*s%s`?", pslash ? (int)(pslash - path + 1) : 0, path, near);
+      else if (n < 5 || strcmp(full + n - 5, ".flow") != 0) diag_set_help(d, "did you mean `%s.flow`?", path);
       free(canon);
       free(full);
       return;
@@ -227,6 +279,8 @@ static void program_load_file(Program *p, uint32_t file, uint32_t *stack, unsign
   FileAst ast;
   parse_file(p->arena, p->interner, p->diags, p->sources, file, &ast);
   p->files[file] = ast; /* imports may grow p->files: keep working on the copy */
+  if (!ast.ok) p->broken = true;
+  for (unsigned i = 0; i < ast.nbroken; i++) namemap_put(&p->poisoned, ast.broken[i], (void *)ast.broken[i]);
   for (unsigned i = 0; i < ast.ndecls; i++) {
     if (ast.decls[i]->kind != D_IMPORT) continue;
     if (depth + 1 >= 256) {
@@ -254,3 +308,5 @@ void program_load(Program *p, uint32_t root) {
 }
 
 Decl *program_lookup(const Program *p, const char *name) { return namemap_get(&p->globals, name); }
+
+bool program_poisoned(const Program *p, const char *name) { return namemap_get(&p->poisoned, name) != NULL; }

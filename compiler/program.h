@@ -30,6 +30,9 @@ typedef struct Program {
   Decl **tests;             /* test declarations; malloc'd */
   size_t ntests, tests_cap;
   NameMap globals;          /* name -> Decl* */
+  NameMap poisoned;         /* names whose uses are not reported: damaged or duplicate declarations */
+  bool broken;              /* some file had a lexical or syntax error */
+  unsigned failed_imports;  /* imports that could not be loaded */
   /* import resolution: canonical path of each loaded file (malloc'd) */
   char **canon;
   unsigned char *state;     /* per file: 0 unseen, 1 loading, 2 done */
@@ -39,6 +42,9 @@ void program_init(Program *p, Arena *arena, Interner *in, SourceMap *sm, DiagLis
 void program_free(Program *p);
 void program_load(Program *p, uint32_t root);
 Decl *program_lookup(const Program *p, const char *name);
+/* Is `name` declared by a damaged or duplicate declaration? Errors about its
+ * uses would only repeat the one already reported. */
+bool program_poisoned(const Program *p, const char *name);
 
 /* Read a whole file into a malloc'd, NUL-terminated buffer. On failure
  * returns false with errno set (a directory gives EISDIR). */

@@ -469,6 +469,7 @@ primary
   | KW_NONE                 { $$ = ast_none(pc, @$); }
   | string
   | IDENT                   { $$ = ast_name(pc, ID($1, @1), @$); }
+  | KW_MOCK                 { $$ = ast_name(pc, ID(intern_cstr(pc->interner, "mock"), @1), @$); }
   | '(' expr ')'            { $$ = $2; }
   | '[' exprs ']'           { $$ = ast_list(pc, &$2, @$); }
   | '{' map_inits '}'       { $$ = ast_map(pc, &$2, @$); }
@@ -609,6 +610,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, ParseCtx *pc) {
   yysymbol_kind_t tok = yypcontext_token(ctx);
   const YYLTYPE *loc = yypcontext_location(ctx);
   pc->syntax_errors++;
+  parse_note_broken(pc);
   if (tok == YYSYMBOL_YYEOF && pc->eof_reported) return 0;
   if (pc->suppress_set && loc->start == pc->suppress_at) return 0;
   Span word;
@@ -635,9 +637,18 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, ParseCtx *pc) {
     char list[512];
     size_t len = 0;
     list[0] = '\0';
+    /* `{` and the record `{` print alike: list each name once */
+    const char *names[7];
+    int m = 0;
     for (int i = 0; i < n; i++) {
-      const char *sep = i == 0 ? "" : (i == n - 1 ? " or " : ", ");
-      int w = snprintf(list + len, sizeof list - len, "%s%s", sep, yysymbol_name(expected[i]));
+      const char *name = expected[i] == YYSYMBOL_REC_LBRACE ? "`{`" : yysymbol_name(expected[i]);
+      bool seen = false;
+      for (int j = 0; j < m; j++) seen |= strcmp(names[j], name) == 0;
+      if (!seen) names[m++] = name;
+    }
+    for (int i = 0; i < m; i++) {
+      const char *sep = i == 0 ? "" : (i == m - 1 ? " or " : ", ");
+      int w = snprintf(list + len, sizeof list - len, "%s%s", sep, names[i]);
       if (w < 0 || (size_t)w >= sizeof list - len) break;
       len += (size_t)w;
     }

@@ -68,7 +68,7 @@ expect_contains err "takes no value" "a flag given a value"
 
 run "$FLOWC" check "$TMP/does-not-exist.flow"
 expect_status 2 "missing path"
-expect_equals err "flowc: error: cannot read '$TMP/does-not-exist.flow': No such file or directory" "missing path"
+expect_equals err "error[E0702]: cannot read \`$TMP/does-not-exist.flow\`: No such file or directory" "missing path"
 expect_empty out "missing path"
 
 mkdir "$TMP/empty"

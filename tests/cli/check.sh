@@ -47,7 +47,7 @@ expect_contains err "aborting due to 1 previous error; 1 warning emitted" "sever
 # A missing path is an I/O error even next to good files, and nothing is checked.
 run "$FLOWC" check clean.flow nope.flow
 expect_status 2 "a missing path among others"
-expect_equals err "flowc: error: cannot read 'nope.flow': No such file or directory" "a missing path among others"
+expect_equals err "error[E0702]: cannot read \`nope.flow\`: No such file or directory" "a missing path among others"
 
 # Directories: recursive, sorted, hidden entries and other extensions skipped.
 mkdir -p proj/b proj/a proj/.hidden

@@ -22,9 +22,12 @@
  * --save (default /tmp/flow-fuzz-case.flow) and the case number is printed,
  * so `fuzz_check --only N ROOT` replays exactly that case.
  *
- * Usage: fuzz_check [--seed N] [--mutations N] [--max-trunc N]
+ * Usage: fuzz_check [--seed N] [--mutations N] [--max-trunc N] [--budget N]
  *                   [--case-timeout S] [--only N] [--save PATH] [--verbose]
  *                   [--corpus DIR]... ROOT
+ * Defaults: seed 1, 3000 mutations, at most 20000 truncations per file and
+ * 60000 in all (past that every file is sampled with a coarser stride, so the
+ * run stays near a minute under ASan on two cores as the corpus grows).
  * Prints "N passed, M failed"; exits 0 iff M is 0. */
 
 /* sigaltstack and SA_ONSTACK are XSI. */
@@ -306,6 +309,7 @@ typedef struct Options {
   uint64_t seed;
   size_t mutations;   /* total mutation cases */
   size_t max_trunc;   /* truncation cases per file, at most */
+  size_t budget;      /* truncation cases in all, at most (0: no limit) */
   unsigned timeout;   /* seconds per case */
   long only;          /* run only this case number, or -1 */
   bool verbose;
@@ -408,11 +412,17 @@ static void run_case(Driver *dr, const char *path, const char *text, size_t len,
 
 /* Every truncation of f: prefixes of length 0..len, all of them for small
  * files, else a stride that keeps the count near max_trunc (always
- * including the whole file). */
-static void run_truncations(Driver *dr, const CorpusFile *f) {
+ * including the whole file). `scale` (at most 1) shrinks every file's share
+ * when the corpus as a whole would exceed the --budget. */
+static void run_truncations(Driver *dr, const CorpusFile *f, double scale) {
   size_t stride = 1;
   if (f->len >= 8192 && f->len + 1 > dr->opt.max_trunc)
     stride = (f->len + dr->opt.max_trunc) / dr->opt.max_trunc;
+  if (scale < 1.0) {
+    size_t want = (size_t)((double)(f->len / stride + 1) * scale) + 1;
+    size_t s2 = (f->len + want) / want;
+    if (s2 > stride) stride = s2;
+  }
   char what[64];
   size_t count = 0;
   for (size_t n = 0; n <= f->len; n += stride) {
@@ -569,7 +579,7 @@ static void run_mutations(Driver *dr, const Corpus *c) {
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: fuzz_check [--seed N] [--mutations N] [--max-trunc N] [--case-timeout S]\n"
+          "usage: fuzz_check [--seed N] [--mutations N] [--max-trunc N] [--budget N] [--case-timeout S]\n"
           "                  [--only N] [--save PATH] [--verbose] [--corpus DIR]... ROOT\n"
           "Fuzzes the front end with the .flow files under ROOT/examples and\n"
           "ROOT/tests/robustness/seed_corpus (or the --corpus directories).\n");
@@ -590,6 +600,7 @@ int main(int argc, char **argv) {
   dr.opt.seed = 1;
   dr.opt.mutations = 3000;
   dr.opt.max_trunc = 20000;
+  dr.opt.budget = 60000;
   dr.opt.timeout = 5;
   dr.opt.only = -1;
   const char *root = NULL;
@@ -603,6 +614,7 @@ int main(int argc, char **argv) {
     if (!strcmp(a, "--seed") && has_val) dr.opt.seed = parse_num(argv[++i]);
     else if (!strcmp(a, "--mutations") && has_val) dr.opt.mutations = (size_t)parse_num(argv[++i]);
     else if (!strcmp(a, "--max-trunc") && has_val) dr.opt.max_trunc = (size_t)parse_num(argv[++i]);
+    else if (!strcmp(a, "--budget") && has_val) dr.opt.budget = (size_t)parse_num(argv[++i]);
     else if (!strcmp(a, "--case-timeout") && has_val) dr.opt.timeout = (unsigned)parse_num(argv[++i]);
     else if (!strcmp(a, "--only") && has_val) dr.opt.only = (long)parse_num(argv[++i]);
     else if (!strcmp(a, "--save") && has_val) save = argv[++i];
@@ -645,7 +657,15 @@ int main(int argc, char **argv) {
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   if (dr.opt.only < 0) printf("fuzz_check: %zu corpus files\n", corpus.n);
-  for (size_t i = 0; i < corpus.n; i++) run_truncations(&dr, &corpus.files[i]);
+  /* Truncation cases at full rate; scale down evenly past the budget. */
+  size_t natural = 0;
+  for (size_t i = 0; i < corpus.n; i++) {
+    size_t len = corpus.files[i].len;
+    size_t stride = (len >= 8192 && len + 1 > dr.opt.max_trunc) ? (len + dr.opt.max_trunc) / dr.opt.max_trunc : 1;
+    natural += len / stride + 1;
+  }
+  double scale = dr.opt.budget && natural > dr.opt.budget ? (double)dr.opt.budget / (double)natural : 1.0;
+  for (size_t i = 0; i < corpus.n; i++) run_truncations(&dr, &corpus.files[i], scale);
   run_mutations(&dr, &corpus);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   /* A leak report at exit names no case: say so (rerun with --only to narrow). */
