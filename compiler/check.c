@@ -91,7 +91,16 @@ const char *check_suggest_in(const char *name, const char *const *cands, size_t 
   return s.best;
 }
 
+/* Suggestions compare a name with every declaration: only the first few
+ * unknown names of a program get one, so a flood of them stays linear. */
+static bool suggest_budget(Checker *c) {
+  if (c->suggestions >= 64) return false;
+  c->suggestions++;
+  return true;
+}
+
 const char *check_suggest(Checker *c, const char *name, bool values_only) {
+  if (!suggest_budget(c)) return NULL;
   size_t n = strlen(name);
   Suggest s = {name, NULL, (unsigned)-1, n <= 3 ? 1 : (n <= 6 ? 2 : 3)};
   for (Local *l = c->scope; l; l = l->next) suggest_try(&s, l->name);
@@ -110,6 +119,7 @@ const char *check_suggest(Checker *c, const char *name, bool values_only) {
 /* The closest declared name of kind `kind` (any value when -1). */
 static const char *suggest_decl(Checker *c, const char *name, int kind) {
   if (kind < 0) return check_suggest(c, name, true);
+  if (!suggest_budget(c)) return NULL;
   size_t n = strlen(name);
   Suggest s = {name, NULL, (unsigned)-1, n <= 3 ? 1 : (n <= 6 ? 2 : 3)};
   const NameMap *g = &c->p->globals;
@@ -145,6 +155,7 @@ void check_report_unknown(Checker *c, Ident id, int kind, Type *expected) {
 
 /* Suggest a type name: built-in types and declared records/enums. */
 static const char *suggest_type(Checker *c, const char *name) {
+  if (!suggest_budget(c)) return NULL;
   size_t n = strlen(name);
   Suggest s = {name, NULL, (unsigned)-1, n <= 3 ? 1 : (n <= 6 ? 2 : 3)};
   static const char *const builtin[] = {"string", "int", "float", "bool", "image", "audio", NULL};
@@ -229,18 +240,43 @@ static void check_annotations(Checker *c, Field *f) {
   }
 }
 
+/* Names are read from a list of declarations' parts through this. */
+typedef const Ident *(*NameAt)(void *items, unsigned i);
+
+/* Report each name of `items[0..n)` equal to an earlier one: pairwise for
+ * short lists, through a hash map for long ones (no quadratic blow-up on a
+ * generated record with thousands of fields). */
+static void report_duplicates(Checker *c, void *items, unsigned n, NameAt name_at, const char *what,
+                              const char *owner) {
+  NameMap seen;
+  bool hashed = n > 16;
+  if (hashed) namemap_init(&seen);
+  for (unsigned i = 0; i < n; i++) {
+    const Ident *id = name_at(items, i);
+    const Ident *first = NULL;
+    if (hashed) {
+      first = namemap_put(&seen, id->name, (void *)id);
+    } else {
+      for (unsigned j = 0; j < i && !first; j++)
+        if (name_at(items, j)->name == id->name) first = name_at(items, j);
+    }
+    if (!first) continue;
+    Diag *g = owner ? diag_add(c->diags, DIAG_E0108, id->span, "%s `%s` is declared twice in `%s`", what, id->name, owner)
+                    : diag_add(c->diags, DIAG_E0108, id->span, "%s `%s` is declared twice", what, id->name);
+    diag_set_label(g, "second %s `%s`", what, id->name);
+    diag_add_secondary(g, first->span, "first declared here");
+  }
+  if (hashed) namemap_free(&seen);
+}
+
+static const Ident *field_name_at(void *items, unsigned i) { return &((Field **)items)[i]->name; }
+static const Ident *variant_name_at(void *items, unsigned i) { return &((Variant *)items)[i].name; }
+static const Ident *param_name_at(void *items, unsigned i) { return &((Param **)items)[i]->name; }
+
 static void check_record_decl(Checker *c, Decl *d) {
+  report_duplicates(c, d->u.record.fields, d->u.record.n, field_name_at, "field", d->name.name);
   for (unsigned i = 0; i < d->u.record.n; i++) {
     Field *f = d->u.record.fields[i];
-    for (unsigned j = 0; j < i; j++) {
-      if (d->u.record.fields[j]->name.name == f->name.name) {
-        Diag *g = diag_add(c->diags, DIAG_E0108, f->name.span, "field `%s` is declared twice in `%s`",
-                           f->name.name, d->name.name);
-        diag_set_label(g, "second field `%s`", f->name.name);
-        diag_add_secondary(g, d->u.record.fields[j]->name.span, "first declared here");
-        break;
-      }
-    }
     f->resolved = check_type_expr(c, f->type);
     check_annotations(c, f);
   }
@@ -251,35 +287,15 @@ static void check_enum_decl(Checker *c, Decl *d) {
     Diag *g = diag_add(c->diags, DIAG_E0001, d->name.span, "enum `%s` has no variants", d->name.name);
     diag_set_label(g, "expected at least one variant");
   }
-  for (unsigned i = 0; i < d->u.enm.n; i++) {
-    for (unsigned j = 0; j < i; j++) {
-      if (d->u.enm.variants[j].name.name == d->u.enm.variants[i].name.name) {
-        Diag *g = diag_add(c->diags, DIAG_E0108, d->u.enm.variants[i].name.span,
-                           "variant `%s` is declared twice in `%s`", d->u.enm.variants[i].name.name,
-                           d->name.name);
-        diag_set_label(g, "second variant `%s`", d->u.enm.variants[i].name.name);
-        diag_add_secondary(g, d->u.enm.variants[j].name.span, "first declared here");
-        break;
-      }
-    }
-  }
+  report_duplicates(c, d->u.enm.variants, d->u.enm.n, variant_name_at, "variant", d->name.name);
 }
 
 /* Resolve a parameter list, reporting duplicate names. */
 static void check_params(Checker *c, Param **params, unsigned n) {
-  for (unsigned i = 0; i < n; i++) {
-    params[i]->resolved = check_type_expr(c, params[i]->type);
-    for (unsigned j = 0; j < i; j++) {
-      if (params[j]->name.name == params[i]->name.name) {
-        if (c->decl) c->decl->bad_params = true;
-        Diag *g = diag_add(c->diags, DIAG_E0108, params[i]->name.span,
-                           "parameter `%s` is declared twice", params[i]->name.name);
-        diag_set_label(g, "second parameter `%s`", params[i]->name.name);
-        diag_add_secondary(g, params[j]->name.span, "first declared here");
-        break;
-      }
-    }
-  }
+  size_t before = c->diags->nerrors;
+  report_duplicates(c, params, n, param_name_at, "parameter", NULL);
+  if (c->diags->nerrors != before && c->decl) c->decl->bad_params = true;
+  for (unsigned i = 0; i < n; i++) params[i]->resolved = check_type_expr(c, params[i]->type);
 }
 
 /* Resolve the signature (parameters and result) of prompts, evals, flows. */
@@ -309,49 +325,73 @@ static void check_signature(Checker *c, Decl *d) {
 
 /* ---- cycles between flows --------------------------------------------------- */
 
-/* Depth-first walk of the flow call graph: a call to a flow still on the
- * walk's stack (grey) closes a cycle. Every flow ends black, so a cycle is
- * reported once, at the call that closes it. */
-static void flow_visit(Checker *c, size_t idx, unsigned char *color, Decl **stack, unsigned depth,
-                       Decl **flows, size_t nflows) {
-  Decl *d = flows[idx];
-  color[idx] = 1;
-  stack[depth] = d;
-  for (unsigned i = 0; i < d->calls.n; i++) {
-    CallEdge *e = d->calls.items[i];
-    size_t j = 0;
-    while (j < nflows && flows[j] != e->callee) j++;
-    if (j == nflows || color[j] == 2) continue;
-    if (color[j] == 0) {
-      if (depth + 1 < 1024) flow_visit(c, j, color, stack, depth + 1, flows, nflows);
-      continue;
-    }
-    Diag *g = diag_add(c->diags, DIAG_E0401, e->span, "flow `%s` calls itself%s", e->callee->name.name,
-                       e->callee == d ? "" : " through other flows");
-    diag_set_label(g, "this call closes a cycle");
-    unsigned from = 0;
-    while (from <= depth && stack[from] != e->callee) from++;
-    for (unsigned k = from; k <= depth; k++)
-      diag_add_note(g, "`%s` calls `%s`", stack[k]->name.name,
-                    k < depth ? stack[k + 1]->name.name : e->callee->name.name);
-    diag_set_help(g, "a flow is a finite graph of steps; iterate with `for` instead of recursion");
-  }
-  color[idx] = 2;
+/* Depth-first walk of the flow call graph with an explicit stack (a chain
+ * of calls may be as long as the program): a call to a flow still on the
+ * stack (grey) closes a cycle. Every flow ends black, so a cycle is reported
+ * once, at the call that closes it. */
+static void report_cycle_at(Checker *c, CallEdge *e, Decl *caller, Decl **stack, size_t depth) {
+  Diag *g = diag_add(c->diags, DIAG_E0401, e->span, "flow `%s` calls itself%s", e->callee->name.name,
+                     e->callee == caller ? "" : " through other flows");
+  diag_set_label(g, "this call closes a cycle");
+  size_t from = 0;
+  while (from < depth && stack[from] != e->callee) from++;
+  size_t shown = 0;
+  for (size_t k = from; k < depth && shown < 16; k++, shown++)
+    diag_add_note(g, "`%s` calls `%s`", stack[k]->name.name,
+                  k + 1 < depth ? stack[k + 1]->name.name : e->callee->name.name);
+  if (depth - from > shown) diag_add_note(g, "... and %zu more calls", depth - from - shown);
+  diag_set_help(g, "a flow is a finite graph of steps; iterate with `for` instead of recursion");
 }
 
 static void check_flow_cycles(Checker *c) {
-  size_t n = 0;
-  Decl **flows = xmalloc((c->p->ndecls + 1) * sizeof *flows);
-  for (size_t i = 0; i < c->p->ndecls; i++)
-    if (c->p->decls[i]->kind == D_FLOW && c->p->decls[i]->calls.n) flows[n++] = c->p->decls[i];
+  size_t n = c->p->ndecls;
+  /* index of each flow in decls, through Decl.calls of the callers */
   unsigned char *color = calloc(n + 1, 1);
-  Decl **stack = xmalloc(1025 * sizeof *stack);
+  Decl **stack = xmalloc((n + 1) * sizeof *stack);
+  unsigned *next = xmalloc((n + 1) * sizeof *next);
+  size_t *index = xmalloc((n + 1) * sizeof *index);
   if (!color) flow_oom();
-  for (size_t i = 0; i < n; i++)
-    if (color[i] == 0) flow_visit(c, i, color, stack, 0, flows, n);
+  NameMap pos;
+  namemap_init(&pos);
+  for (size_t i = 0; i < n; i++) {
+    index[i] = i;
+    if (c->p->decls[i]->kind == D_FLOW && !namemap_get(&pos, c->p->decls[i]->name.name))
+      namemap_put(&pos, c->p->decls[i]->name.name, &index[i]);
+  }
+  for (size_t root = 0; root < n; root++) {
+    Decl *r = c->p->decls[root];
+    if (r->kind != D_FLOW || color[root]) continue;
+    size_t depth = 0;
+    stack[depth] = r;
+    next[depth] = 0;
+    color[root] = 1;
+    depth++;
+    while (depth) {
+      Decl *d = stack[depth - 1];
+      if (next[depth - 1] == d->calls.n) {
+        size_t *at = namemap_get(&pos, d->name.name);
+        if (at) color[*at] = 2;
+        depth--;
+        continue;
+      }
+      CallEdge *e = d->calls.items[next[depth - 1]++];
+      size_t *at = namemap_get(&pos, e->callee->name.name);
+      if (!at || c->p->decls[*at] != e->callee || color[*at] == 2) continue;
+      if (color[*at] == 1) {
+        report_cycle_at(c, e, d, stack, depth);
+        continue;
+      }
+      color[*at] = 1;
+      stack[depth] = e->callee;
+      next[depth] = 0;
+      depth++;
+    }
+  }
+  namemap_free(&pos);
+  free(index);
+  free(next);
   free(stack);
   free(color);
-  free(flows);
 }
 
 /* ---- unused declarations ---------------------------------------------------- */

@@ -49,6 +49,7 @@ typedef struct Checker {
   Local *scope;          /* innermost local binding */
   bool saw_model;        /* the expression being checked depends on a model call */
   unsigned depth;        /* expression nesting, bounded by MAX_EXPR_DEPTH */
+  unsigned suggestions;  /* "did you mean" searches so far (bounded) */
   bool depth_reported;
   YieldFrame *yields;    /* innermost yield frame */
   unsigned for_stmts;    /* for statements enclosing the current statement (flow level) */

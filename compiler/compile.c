@@ -31,6 +31,7 @@ Compilation *compilation_new(void) {
   interner_init(&c->interner, &c->arena);
   source_map_init(&c->sources);
   diag_list_init(&c->diags);
+  c->diags.limit = COMPILATION_DIAG_LIMIT;
   return c;
 }
 

@@ -14,6 +14,9 @@
 
 typedef struct Compilation Compilation;
 
+/* A compilation keeps at most this many diagnostics; the rest are counted. */
+#define COMPILATION_DIAG_LIMIT 200
+
 /* A new, empty compilation. Free with compilation_free. */
 Compilation *compilation_new(void);
 void compilation_free(Compilation *c);

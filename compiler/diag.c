@@ -43,11 +43,7 @@ static char *diag_vformat(const char *fmt, va_list ap) {
   return s;
 }
 
-void diag_list_init(DiagList *dl) {
-  dl->items = NULL;
-  dl->n = dl->cap = 0;
-  dl->nerrors = dl->nwarnings = 0;
-}
+void diag_list_init(DiagList *dl) { memset(dl, 0, sizeof *dl); }
 
 /* Release every string and array owned by one diagnostic. */
 static void diag_free_one(Diag *d) {
@@ -62,6 +58,7 @@ static void diag_free_one(Diag *d) {
 
 void diag_list_free(DiagList *dl) {
   for (size_t i = 0; i < dl->n; i++) diag_free_one(&dl->items[i]);
+  diag_free_one(&dl->overflow);
   free(dl->items);
   diag_list_init(dl);
 }
@@ -69,6 +66,19 @@ void diag_list_free(DiagList *dl) {
 /* Append an empty diagnostic of `code` (severity from the table, counted in
  * nerrors/nwarnings) that takes ownership of `message`; returns it. */
 static Diag *diag_push(DiagList *dl, DiagCode code, char *message) {
+  if (dl->limit && dl->n >= dl->limit) {
+    /* counted, but not kept: a pathological input cannot flood the output */
+    diag_free_one(&dl->overflow);
+    Diag *d = &dl->overflow;
+    memset(d, 0, sizeof *d);
+    d->code = code;
+    d->severity = diag_code_severity(code);
+    d->message = message;
+    if (d->severity == DIAG_ERROR) dl->nerrors++;
+    else if (d->severity == DIAG_WARNING) dl->nwarnings++;
+    dl->dropped++;
+    return d;
+  }
   if (dl->n == dl->cap) {
     dl->cap = dl->cap ? dl->cap * 2 : 8;
     dl->items = xrealloc(dl->items, dl->cap * sizeof *dl->items);

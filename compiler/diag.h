@@ -45,7 +45,10 @@ typedef struct Diag {
 typedef struct DiagList {
   Diag *items;
   size_t n, cap;
-  size_t nerrors, nwarnings;
+  size_t nerrors, nwarnings;  /* every diagnostic reported, kept or not */
+  size_t limit;               /* keep at most this many (0: no limit) */
+  size_t dropped;             /* reported past the limit and not kept */
+  Diag overflow;              /* scratch handed out past the limit */
 } DiagList;
 
 void diag_list_init(DiagList *dl);

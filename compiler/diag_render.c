@@ -341,6 +341,10 @@ static void text_render_one(FILE *out, const Palette *p, SourceMap *sm, const Di
 void diag_render_text_diags(FILE *out, SourceMap *sm, const DiagList *dl, bool color) {
   Palette p = text_palette(color);
   for (size_t i = 0; i < dl->n; i++) text_render_one(out, &p, sm, &dl->items[i]);
+  if (dl->dropped)
+    fprintf(out, "%snote%s: %zu more diagnostic%s for `%s` not shown (at most %zu are kept per program)\n\n",
+            p.bold, p.reset, dl->dropped, dl->dropped == 1 ? "" : "s",
+            sm->nfiles ? source_map_file(sm, 0)->path : "?", dl->limit);
 }
 
 void diag_render_text_summary(FILE *out, size_t nerrors, size_t nwarnings, bool color) {

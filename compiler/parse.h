@@ -68,6 +68,7 @@ typedef struct ParseCtx {
   uint32_t last_start, last_end; /* span of the last token handed to the parser */
   int last_kind;
   bool eof_reported;      /* a lexical error at EOF already explains the end */
+  bool mismatch_reported; /* a mismatched bracket was reported in this declaration */
   bool suppress_set;      /* no syntax error at a token synthesised after an error */
   uint32_t suppress_at;
 

@@ -23,3 +23,12 @@ add_test(NAME robustness.exit_status
 set_tests_properties(robustness.exit_status PROPERTIES
                      TIMEOUT 600
                      LABELS robustness)
+
+# Mutations of the golden cases too: they hold every kind of error already.
+add_test(NAME robustness.fuzz_golden
+         COMMAND fuzz_check --seed 2 --mutations 3000 --max-trunc 0
+                 --corpus ${CMAKE_CURRENT_SOURCE_DIR}/tests/check ${CMAKE_CURRENT_SOURCE_DIR}
+         WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(robustness.fuzz_golden PROPERTIES
+                     TIMEOUT 600
+                     LABELS robustness)
