@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "check_internal.h"
+#include "suggest.h"
 
 const char *tstr(Checker *c, const Type *t) { return type_str(c->arena, t); }
 
@@ -47,50 +48,6 @@ void check_unbind(Checker *c, Local *mark) {
 
 /* ---- "did you mean" -------------------------------------------------------- */
 
-/* Levenshtein distance, capped: returns cap+1 when larger. */
-static unsigned edit_distance(const char *a, const char *b, unsigned cap) {
-  size_t la = strlen(a), lb = strlen(b);
-  if (la > 64 || lb > 64) return cap + 1;
-  if ((la > lb ? la - lb : lb - la) > cap) return cap + 1;
-  unsigned row[65];
-  for (size_t j = 0; j <= lb; j++) row[j] = (unsigned)j;
-  for (size_t i = 1; i <= la; i++) {
-    unsigned prev = row[0], best = row[0] = (unsigned)i;
-    for (size_t j = 1; j <= lb; j++) {
-      unsigned cur = row[j];
-      unsigned sub = prev + (a[i - 1] != b[j - 1]);
-      unsigned del = row[j] + 1, ins = row[j - 1] + 1;
-      row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-      prev = cur;
-      if (row[j] < best) best = row[j];
-    }
-    if (best > cap) return cap + 1;
-  }
-  return row[lb];
-}
-
-typedef struct Suggest {
-  const char *name;
-  const char *best;
-  unsigned dist, cap;
-} Suggest;
-
-static void suggest_try(Suggest *s, const char *cand) {
-  if (!cand || strcmp(cand, s->name) == 0) return;
-  unsigned d = edit_distance(s->name, cand, s->cap);
-  if (d <= s->cap && (d < s->dist || (d == s->dist && s->best && strcmp(cand, s->best) < 0))) {
-    s->dist = d;
-    s->best = cand;
-  }
-}
-
-const char *check_suggest_in(const char *name, const char *const *cands, size_t n) {
-  size_t len = strlen(name);
-  Suggest s = {name, NULL, (unsigned)-1, len <= 3 ? 1 : (len <= 6 ? 2 : 3)};
-  for (size_t i = 0; i < n && cands[i]; i++) suggest_try(&s, cands[i]);
-  return s.best;
-}
-
 /* Suggestions compare a name with every declaration: only the first few
  * unknown names of a program get one, so a flood of them stays linear. */
 static bool suggest_budget(Checker *c) {
@@ -101,8 +58,7 @@ static bool suggest_budget(Checker *c) {
 
 const char *check_suggest(Checker *c, const char *name, bool values_only) {
   if (!suggest_budget(c)) return NULL;
-  size_t n = strlen(name);
-  Suggest s = {name, NULL, (unsigned)-1, n <= 3 ? 1 : (n <= 6 ? 2 : 3)};
+  Suggest s = suggest_start(name);
   for (Local *l = c->scope; l; l = l->next) suggest_try(&s, l->name);
   const NameMap *g = &c->p->globals;
   for (size_t i = 0; i < g->cap; i++) {
@@ -120,8 +76,7 @@ const char *check_suggest(Checker *c, const char *name, bool values_only) {
 static const char *suggest_decl(Checker *c, const char *name, int kind) {
   if (kind < 0) return check_suggest(c, name, true);
   if (!suggest_budget(c)) return NULL;
-  size_t n = strlen(name);
-  Suggest s = {name, NULL, (unsigned)-1, n <= 3 ? 1 : (n <= 6 ? 2 : 3)};
+  Suggest s = suggest_start(name);
   const NameMap *g = &c->p->globals;
   for (size_t i = 0; i < g->cap; i++)
     if (g->keys[i] && ((Decl *)g->values[i])->kind == (DeclKind)kind) suggest_try(&s, g->keys[i]);
@@ -147,7 +102,7 @@ void check_report_unknown(Checker *c, Ident id, int kind, Type *expected) {
     Decl *ed = expected->decl;
     const char **names = arena_alloc(c->arena, (ed->u.enm.n + 1) * sizeof *names);
     for (unsigned i = 0; i < ed->u.enm.n; i++) names[i] = ed->u.enm.variants[i].name.name;
-    hint = check_suggest_in(id.name, names, ed->u.enm.n);
+    hint = suggest_in(id.name, names, ed->u.enm.n);
   }
   if (!hint) hint = suggest_decl(c, id.name, kind);
   if (hint) diag_set_help(d, "did you mean `%s`?", hint);
@@ -156,8 +111,7 @@ void check_report_unknown(Checker *c, Ident id, int kind, Type *expected) {
 /* Suggest a type name: built-in types and declared records/enums. */
 static const char *suggest_type(Checker *c, const char *name) {
   if (!suggest_budget(c)) return NULL;
-  size_t n = strlen(name);
-  Suggest s = {name, NULL, (unsigned)-1, n <= 3 ? 1 : (n <= 6 ? 2 : 3)};
+  Suggest s = suggest_start(name);
   static const char *const builtin[] = {"string", "int", "float", "bool", "image", "audio", NULL};
   for (const char *const *b = builtin; *b; b++) suggest_try(&s, *b);
   const NameMap *g = &c->p->globals;

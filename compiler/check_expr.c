@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check_internal.h"
+#include "suggest.h"
 
 static Type *check_expr_inner(Checker *c, Expr *e, Type *expected);
 
@@ -155,14 +156,9 @@ static void report_unknown_variant(Checker *c, Decl *ed, Ident field) {
   Diag *d = diag_add(c->diags, DIAG_E0107, field.span, "enum `%s` has no variant `%s`",
                      ed->name.name, field.name);
   diag_set_label(d, "unknown variant");
-  const char *best = NULL;
-  unsigned best_len = 0;
-  for (unsigned i = 0; i < ed->u.enm.n; i++) {
-    const char *v = ed->u.enm.variants[i].name.name;
-    unsigned common = 0;
-    while (v[common] && v[common] == field.name[common]) common++;
-    if (common > best_len) { best = v; best_len = common; }
-  }
+  Suggest s = suggest_start(field.name);
+  for (unsigned i = 0; i < ed->u.enm.n; i++) suggest_try(&s, ed->u.enm.variants[i].name.name);
+  const char *best = s.best;
   if (best) diag_set_help(d, "did you mean `%s`?", best);
   else if (ed->u.enm.n) diag_add_note(d, "the variants are listed at the declaration of `%s`", ed->name.name);
   diag_add_secondary(d, ed->name.span, "`%s` is declared here", ed->name.name);
@@ -170,24 +166,9 @@ static void report_unknown_variant(Checker *c, Decl *ed, Ident field) {
 
 /* The closest field name of record `rt` to `name`, or NULL. */
 static const char *suggest_field(const Type *rt, const char *name) {
-  const char *best = NULL;
-  unsigned best_score = 0;
-  size_t n = strlen(name);
-  for (unsigned i = 0; i < rt->decl->u.record.n; i++) {
-    const char *f = rt->decl->u.record.fields[i]->name.name;
-    size_t m = strlen(f);
-    /* common prefix + common suffix, a cheap and good-enough similarity */
-    unsigned pre = 0, suf = 0;
-    while (pre < n && pre < m && f[pre] == name[pre]) pre++;
-    while (suf < n - pre && suf < m - pre && f[m - 1 - suf] == name[n - 1 - suf]) suf++;
-    unsigned score = pre + suf;
-    size_t longer = n > m ? n : m;
-    if (score * 2 >= longer && score > best_score) {
-      best = f;
-      best_score = score;
-    }
-  }
-  return best;
+  Suggest s = suggest_start(name);
+  for (unsigned i = 0; i < rt->decl->u.record.n; i++) suggest_try(&s, rt->decl->u.record.fields[i]->name.name);
+  return s.best;
 }
 
 static Type *check_member(Checker *c, Expr *e) {
@@ -286,7 +267,7 @@ static void check_args_against(Checker *c, Expr *call, Arg *args, unsigned nargs
       const char *names[64];
       unsigned nn = 0;
       for (unsigned q = skip; q < nparams && nn < 64; q++) names[nn++] = params[q]->name.name;
-      const char *hint = check_suggest_in(a->name.name, names, nn);
+      const char *hint = suggest_in(a->name.name, names, nn);
       if (hint) diag_set_help(d, "did you mean `%s`?", hint);
       check_expr(c, a->value, NULL);
       continue;
@@ -857,7 +838,7 @@ static Type *check_fixed_builtin(Checker *c, Expr *e, const Builtin *b) {
         if (b->named) {
           const char *colon = strchr(b->named, ':');
           const char *only = arena_strndup(c->arena, b->named, (size_t)(colon - b->named));
-          if (check_suggest_in(a->name.name, &only, 1)) diag_set_help(d, "did you mean `%s`?", only);
+          if (suggest_in(a->name.name, &only, 1)) diag_set_help(d, "did you mean `%s`?", only);
         }
         check_expr(c, a->value, NULL);
       }

@@ -67,8 +67,6 @@ const char *check_suggest(Checker *c, const char *name, bool values_only);
 /* Report E0101 for `id` (unless its declaration was damaged), suggesting a
  * declaration of kind `kind` (-1: any value) or a variant of `expected`. */
 void check_report_unknown(Checker *c, Ident id, int kind, Type *expected);
-/* The closest of `cands[0..n)` (stops at a NULL entry), or NULL. */
-const char *check_suggest_in(const char *name, const char *const *cands, size_t n);
 Local *check_bind(Checker *c, const char *name, Type *type, Span span, bool warn_unused);
 void check_unbind(Checker *c, Local *mark);
 const char *tstr(Checker *c, const Type *t);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "check_internal.h"
+#include "suggest.h"
 
 typedef enum ValueKind {
   VK_PROVIDER, VK_STRING, VK_URL, VK_ENVNAME, VK_FLOAT, VK_INT, VK_BOOL, VK_STRINGS,
@@ -78,7 +79,7 @@ static const char *suggest_key(const KeySpec *table, const char *key, bool promp
   }
   for (const KeySpec *k = table; k->key && n < 32; k++)
     if (!prompt_only || k->in_prompt) names[n++] = k->key;
-  return check_suggest_in(key, names, n);
+  return suggest_in(key, names, n);
 }
 
 static const KeySpec *find_key(const KeySpec *table, const char *key) {
@@ -326,7 +327,7 @@ static void check_value(Checker *c, Entry *e, const KeySpec *k) {
     diag_set_label(d, "not a supported provider");
     diag_add_note(d, "the providers are `openai` (and any OpenAI-compatible server through `base_url`), "
                      "`anthropic`, `ollama` and `mock`");
-    const char *best = check_suggest_in(name, PROVIDERS, 8);
+    const char *best = suggest_in(name, PROVIDERS, 8);
     if (best) diag_set_help(d, "did you mean `%s`?", best);
     return;
   }
@@ -733,7 +734,7 @@ void check_context(Checker *c, Decl *d) {
     Diag *g = diag_add(c->diags, DIAG_E0502, src->u.call.callee->span, "unknown context source `%s`", fn);
     diag_set_label(g, "not a source");
     diag_add_note(g, "the sources are file, image, audio, json, jsonl, csv, glob, env and http");
-    const char *hint = check_suggest_in(fn, SOURCE_NAMES, 16);
+    const char *hint = suggest_in(fn, SOURCE_NAMES, 16);
     if (hint) diag_set_help(g, "did you mean `%s`?", hint);
     return;
   }

@@ -11,6 +11,7 @@
 
 #include "embedded.h"
 #include "parse.h"
+#include "suggest.h"
 #include "types.h"
 
 #define STD_PREFIX "std/"
@@ -143,25 +144,6 @@ static char *dir_of(const char *path) {
 
 static void program_load_file(Program *p, uint32_t file, uint32_t *stack, unsigned depth);
 
-/* Levenshtein distance of two short names (long names compare as far). */
-static unsigned name_distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  if (la > 64 || lb > 64) return 99;
-  unsigned row[65];
-  for (size_t j = 0; j <= lb; j++) row[j] = (unsigned)j;
-  for (size_t i = 1; i <= la; i++) {
-    unsigned prev = row[0];
-    row[0] = (unsigned)i;
-    for (size_t j = 1; j <= lb; j++) {
-      unsigned cur = row[j], sub = prev + (a[i - 1] != b[j - 1]);
-      unsigned del = row[j] + 1, ins = row[j - 1] + 1;
-      row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-      prev = cur;
-    }
-  }
-  return row[lb];
-}
-
 /* For a missing import `full` (dir/name.flow): the closest *.flow file in
  * the same folder, as the import would spell it, or NULL. */
 static const char *nearest_sibling(Program *p, const char *full) {
@@ -170,19 +152,13 @@ static const char *nearest_sibling(Program *p, const char *full) {
   char *dir = slash ? arena_strndup(p->arena, full, (size_t)(slash - full)) : ".";
   DIR *d = opendir(dir);
   if (!d) return NULL;
-  const char *best = NULL;
-  unsigned best_dist = strlen(base) <= 6 ? 2 : 3;
+  Suggest s = suggest_start(base);
   for (struct dirent *e; (e = readdir(d));) {
     size_t n = strlen(e->d_name);
-    if (n < 6 || strcmp(e->d_name + n - 5, ".flow") != 0) continue;
-    unsigned dist = name_distance(base, e->d_name);
-    if (dist <= best_dist && (!best || dist < best_dist || strcmp(e->d_name, best) < 0)) {
-      best_dist = dist;
-      best = arena_strndup(p->arena, e->d_name, n);
-    }
+    if (n >= 6 && strcmp(e->d_name + n - 5, ".flow") == 0) suggest_try(&s, arena_strndup(p->arena, e->d_name, n));
   }
   closedir(d);
-  return best;
+  return s.best;
 }
 
 /* Report an import cycle: the chain from the file being imported back to
