@@ -158,8 +158,8 @@ struct Expr {
     struct { BinOp op; Expr *lhs, *rhs; } binary;
     struct { Expr *cond, *then_e, *else_e; } if_e;
     struct { Expr *subject; MatchArm **arms; unsigned narms; } match;
-    struct { Ident var; Expr *iter; Expr *parallel; Block *body; } for_e;
-    struct { Ident param; Expr *body; } lambda;
+    struct { Ident var; Expr *iter; Expr *parallel; Block *body; void *local; } for_e;
+    struct { Ident param; Expr *body; void *local; } lambda;
     struct { Expr *value; Ident eval; Arg *args; unsigned nargs; Action action; Decl *decl; } ensure;
   } u;
 };
@@ -188,12 +188,12 @@ struct Stmt {
   StmtKind kind;
   Span span;
   union {
-    struct { Ident name; TypeExpr *type; Expr *value; bool used; } let;  /* ST_LET, ST_SCORE */
+    struct { Ident name; TypeExpr *type; Expr *value; bool used; void *local; } let;  /* ST_LET, ST_SCORE */
     struct { Expr *cond; Action action; } check;
     struct { Expr *value; } yield;
     struct { Expr *cond; Block *then_b; Block *else_b; } if_s;   /* else-if: else_b holds one ST_IF */
     struct { Expr *subject; MatchArm **arms; unsigned narms; } match;
-    struct { Ident var; Expr *iter; Expr *parallel; Block *body; } for_s;
+    struct { Ident var; Expr *iter; Expr *parallel; Block *body; void *local; } for_s;
     struct { Expr *cond; Expr *message; } assert_s;               /* message: EX_STRING or NULL */
     struct { Ident prompt; Expr *value; Decl *decl; } mock;
   } u;
@@ -238,6 +238,7 @@ typedef struct Param {
   TypeExpr *type;
   Type *resolved;           /* set by the checker */
   bool used;
+  void *local;              /* the checker's binding (check_internal.h Local), for lowering */
   Span span;
 } Param;
 

@@ -607,7 +607,11 @@ Local *check_narrow(Checker *c, Expr *cond, bool then_branch) {
   if (!name || !name->type || name->type->kind != T_OPT) return NULL;
   /* `x != none` narrows in the then-branch, `x == none` in the else-branch */
   if ((cond->u.binary.op == OP_NE) != then_branch) return NULL;
-  return check_bind(c, name->u.name.id.name, name->type->elem, name->u.name.id.span, false);
+  Local *orig = name->u.name.local;
+  Local *narrowed = check_bind(c, name->u.name.id.name, name->type->elem, name->u.name.id.span, false);
+  narrowed->alias = orig && orig->alias ? orig->alias : orig;
+  if (!orig) narrowed->context = name->u.name.decl; /* a narrowed context is read again */
+  return narrowed;
 }
 
 static Type *check_if(Checker *c, Expr *e, Type *expected) {
@@ -890,7 +894,7 @@ static Type *check_lambda_arg(Checker *c, Expr *lam, Type *param, Type *want_res
     return &c->tt.error;
   }
   Local *mark = c->scope;
-  check_bind(c, lam->u.lambda.param.name, param, lam->u.lambda.param.span, false);
+  lam->u.lambda.local = check_bind(c, lam->u.lambda.param.name, param, lam->u.lambda.param.span, false);
   Type *r = want_result ? check_expr_as(c, lam->u.lambda.body, want_result,
                                         "the lambda of `%s`", fn)
                         : check_expr(c, lam->u.lambda.body, NULL);

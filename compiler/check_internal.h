@@ -24,6 +24,8 @@ typedef struct Local {
   bool warn_unused;     /* a let or score: W0408 when never read */
   bool from_model;      /* the value depends on a model call */
   struct Local *next;   /* enclosing binding */
+  struct Local *alias;  /* a narrowing (`x != none`) rebinds this original */
+  Decl *context;        /* a narrowing of a context rebinds that context */
 } Local;
 
 /* Where a `yield` goes. */

@@ -571,9 +571,9 @@ static const Type *non_json_part(const Type *t, int depth) {
 
 void check_prompt(Checker *c, Decl *d) {
   for (unsigned i = 0; i < d->u.prompt.nparams; i++)
-    check_bind(c, d->u.prompt.params[i]->name.name,
-               d->u.prompt.params[i]->resolved ? d->u.prompt.params[i]->resolved : &c->tt.error,
-               d->u.prompt.params[i]->name.span, false);
+    d->u.prompt.params[i]->local = check_bind(c, d->u.prompt.params[i]->name.name,
+                                              d->u.prompt.params[i]->resolved ? d->u.prompt.params[i]->resolved : &c->tt.error,
+                                              d->u.prompt.params[i]->name.span, false);
   Entry *model_entry = NULL;
   for (unsigned i = 0; i < d->u.prompt.nitems; i++) {
     PromptItem *it = d->u.prompt.items[i];

@@ -271,7 +271,7 @@ Type *check_for_expr(Checker *c, Expr *e) {
   YieldFrame frame = {YT_FOR_EXPR, NULL, 0, c->yields};
   c->yields = &frame;
   Local *mark = c->scope;
-  check_bind(c, e->u.for_e.var.name, elem, e->u.for_e.var.span, false);
+  e->u.for_e.local = check_bind(c, e->u.for_e.var.name, elem, e->u.for_e.var.span, false);
   check_block(c, e->u.for_e.body);
   check_unbind(c, mark);
   c->yields = frame.outer;
@@ -339,6 +339,7 @@ static bool check_stmt(Checker *c, Stmt *s) {
     Type *t = want ? check_expr_as(c, s->u.let.value, want, "`%s`", s->u.let.name.name)
                    : check_expr(c, s->u.let.value, NULL);
     Local *l = check_bind(c, s->u.let.name.name, want ? want : t, s->u.let.name.span, true);
+    s->u.let.local = l;
     l->from_model = c->saw_model;
     c->saw_model = false;
     return false;
@@ -353,6 +354,7 @@ static bool check_stmt(Checker *c, Stmt *s) {
       diag_set_help(d, "a score is a measurement such as `judge(model, \"...\")` or `similarity(a, b)`");
     }
     Local *l = check_bind(c, s->u.let.name.name, &c->tt.float_, s->u.let.name.span, false);
+    s->u.let.local = l;
     l->from_model = c->saw_model;
     c->saw_model = false;
     return false;
@@ -386,7 +388,7 @@ static bool check_stmt(Checker *c, Stmt *s) {
     Type *elem = check_iterable(c, s->u.for_s.iter);
     check_parallel(c, s->u.for_s.parallel);
     Local *mark = c->scope;
-    check_bind(c, s->u.for_s.var.name, elem, s->u.for_s.var.span, false);
+    s->u.for_s.local = check_bind(c, s->u.for_s.var.name, elem, s->u.for_s.var.span, false);
     c->for_stmts++;
     check_block(c, s->u.for_s.body);
     c->for_stmts--;
@@ -456,8 +458,8 @@ static bool check_block(Checker *c, Block *b) {
 
 static void bind_params(Checker *c, Param **params, unsigned n) {
   for (unsigned i = 0; i < n; i++)
-    check_bind(c, params[i]->name.name, params[i]->resolved ? params[i]->resolved : &c->tt.error,
-               params[i]->name.span, false);
+    params[i]->local = check_bind(c, params[i]->name.name, params[i]->resolved ? params[i]->resolved : &c->tt.error,
+                                  params[i]->name.span, false);
 }
 
 /* The span of a block's closing brace, for "reaches its end" messages. */

@@ -1,0 +1,31 @@
+/* request.h - one model call, as the scheduler issues it to a provider.
+ *
+ * A Request is everything that determines a model's reply: the binding
+ * (provider, model name, parameters), the rendered messages, and the output
+ * type with its JSON Schema. Its canonical JSON (stable key order, no
+ * secrets, media as content hashes) is what caches and cassettes key on:
+ * request_key = SHA-256 of those bytes, as 64 hex digits. */
+#ifndef FLOW_REQUEST_H
+#define FLOW_REQUEST_H
+
+#include <stdint.h>
+
+#include "image.h"
+#include "value.h"
+
+typedef struct Request {
+  const Image *img;
+  int32_t prompt;           /* prompt index, or -1 for a judge call */
+  uint32_t model;           /* the binding actually used (after overrides and fallbacks) */
+  ImgParams params;         /* effective parameters: the binding's, overridden by the prompt's */
+  Value messages;           /* borrowed: list of IMG_TYPE_MESSAGE records */
+  uint32_t out_type;        /* type id of the expected reply */
+  const char *schema;       /* JSON Schema text, or NULL for plain text */
+} Request;
+
+/* The canonical JSON text of `r` (malloc'd, NUL-terminated). */
+char *request_canonical(const Request *r);
+/* SHA-256 of the canonical JSON, as 64 lowercase hex digits and a NUL. */
+void request_key(const Request *r, char key[65]);
+
+#endif
