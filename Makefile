@@ -1,5 +1,6 @@
 # The two commands of the quick start, and a few conveniences.
-#   make run    install what is missing, build, run an example offline
+#   make run    install what is missing, build, check the examples and run one
+#               offline (mock model provider: no network, no key)
 #   make test   build (normal and ASan+UBSan) and run the whole suite
 BUILD      ?= build
 BUILD_SAN  ?= build-san
@@ -22,7 +23,7 @@ build-san: deps
 
 run: build
 	./$(BUILD)/flowc check examples/
-	@echo "flowc check examples/: clean"
+	./$(BUILD)/flowc run examples/qa/qa.flow --mock --input examples/qa/qa.input.jsonl
 
 test: build build-san
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -56,13 +56,13 @@ UnitKind unit_kind(Unit u);
 const char *unit_str(Unit u);
 
 typedef enum BinOp {
-  OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD,
-  OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE,
-  OP_AND, OP_OR, OP_IN, OP_RANGE, OP_COALESCE,
+  BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_MOD,
+  BIN_EQ, BIN_NE, BIN_LT, BIN_LE, BIN_GT, BIN_GE,
+  BIN_AND, BIN_OR, BIN_IN, BIN_RANGE, BIN_COALESCE,
 } BinOp;
 const char *binop_str(BinOp op);
 
-typedef enum UnOp { OP_NEG, OP_NOT } UnOp;
+typedef enum UnOp { UN_NEG, UN_NOT } UnOp;
 
 typedef enum ExprKind {
   EX_INT, EX_FLOAT, EX_BOOL, EX_NONE,
@@ -190,7 +190,7 @@ struct Stmt {
   union {
     struct { Ident name; TypeExpr *type; Expr *value; bool used; void *local; } let;  /* ST_LET, ST_SCORE */
     struct { Expr *cond; Action action; } check;
-    struct { Expr *value; } yield;
+    struct { Expr *value; bool elem; } yield;  /* elem: one element of a list (set by the checker) */
     struct { Expr *cond; Block *then_b; Block *else_b; } if_s;   /* else-if: else_b holds one ST_IF */
     struct { Expr *subject; MatchArm **arms; unsigned narms; } match;
     struct { Ident var; Expr *iter; Expr *parallel; Block *body; void *local; } for_s;
@@ -269,6 +269,7 @@ struct Decl {
   bool used;                /* set by the checker */
   bool checked;             /* set by the checker */
   bool bad_params;          /* duplicate parameter names: calls are not checked against them */
+  uint32_t index;           /* position in its Image table (set by lowering) */
   Type *type;               /* type/enum: the type; context: declared type; prompt/flow: result */
   PtrVec calls;             /* flow: CallEdge* to the flows its body calls (set by the checker) */
   union {
@@ -290,6 +291,12 @@ typedef struct CallEdge {
   Decl *callee;
   Span span;
 } CallEdge;
+
+/* The value of a constant number expression: a literal, a negated literal,
+ * or a count such as `1M` (an unknown unit reads as its digits). */
+bool expr_const_number(const Expr *e, double *v, bool *is_int);
+/* The text of a string literal without templates, or NULL. */
+const char *expr_const_string(const Expr *e);
 
 /* One parsed file. */
 typedef struct FileAst {

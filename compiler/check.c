@@ -385,43 +385,43 @@ static void check_each(Checker *c, DeclKind kind, void (*fn)(Checker *, Decl *))
 }
 
 void check_program(Program *p) {
-  Checker c;
-  memset(&c, 0, sizeof c);
-  c.p = p;
-  c.arena = p->arena;
-  c.diags = p->diags;
-  types_init(&c.tt, p->arena);
+  /* in the arena: expressions keep pointers to the built-in types in c->tt */
+  Checker *c = ARENA_NEW(p->arena, Checker);
+  c->p = p;
+  c->arena = p->arena;
+  c->diags = p->diags;
+  types_init(&c->tt, p->arena);
 
   for (size_t i = 0; i < p->ndecls; i++)
-    if (p->decls[i]->kind == D_TYPE || p->decls[i]->kind == D_ENUM) type_named(&c.tt, p->decls[i]);
-  check_each(&c, D_TYPE, check_record_decl);
-  check_each(&c, D_ENUM, check_enum_decl);
-  check_each(&c, D_PROMPT, check_signature);
-  check_each(&c, D_FLOW, check_signature);
-  check_each(&c, D_EVAL, check_signature);
-  check_each(&c, D_MODEL, check_model);
-  check_each(&c, D_POLICY, check_policy);
-  check_each(&c, D_CONTEXT, check_context);
-  check_each(&c, D_PROMPT, check_prompt);
-  check_each(&c, D_EVAL, check_eval);
-  check_each(&c, D_FLOW, check_flow);
+    if (p->decls[i]->kind == D_TYPE || p->decls[i]->kind == D_ENUM) type_named(&c->tt, p->decls[i]);
+  check_each(c, D_TYPE, check_record_decl);
+  check_each(c, D_ENUM, check_enum_decl);
+  check_each(c, D_PROMPT, check_signature);
+  check_each(c, D_FLOW, check_signature);
+  check_each(c, D_EVAL, check_signature);
+  check_each(c, D_MODEL, check_model);
+  check_each(c, D_POLICY, check_policy);
+  check_each(c, D_CONTEXT, check_context);
+  check_each(c, D_PROMPT, check_prompt);
+  check_each(c, D_EVAL, check_eval);
+  check_each(c, D_FLOW, check_flow);
   /* tests, with duplicate titles */
   for (size_t i = 0; i < p->ntests; i++) {
     Decl *t = p->tests[i];
     for (size_t j = 0; j < i; j++) {
       if (strcmp(p->tests[j]->u.test.title, t->u.test.title) == 0) {
-        Diag *g = diag_add(c.diags, DIAG_E0603, t->u.test.title_span,
+        Diag *g = diag_add(c->diags, DIAG_E0603, t->u.test.title_span,
                            "test \"%s\" is declared more than once", t->u.test.title);
         diag_set_label(g, "second test with this name");
         diag_add_secondary(g, p->tests[j]->u.test.title_span, "first declared here");
         break;
       }
     }
-    c.decl = t;
-    c.scope = NULL;
-    check_test(&c, t);
+    c->decl = t;
+    c->scope = NULL;
+    check_test(c, t);
   }
-  c.decl = NULL;
-  check_flow_cycles(&c);
-  check_unused(&c);
+  c->decl = NULL;
+  check_flow_cycles(c);
+  check_unused(c);
 }

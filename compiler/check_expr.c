@@ -486,7 +486,7 @@ static bool is_none(const Type *t) { return t->kind == T_OPT && t->elem->kind ==
 static Type *report_operands(Checker *c, Expr *e, Type *l, Type *r) {
   if (type_is_error(l) || type_is_error(r)) return &c->tt.error;
   BinOp op = e->u.binary.op;
-  if ((l->kind == T_OPT || r->kind == T_OPT) && !is_none(l) && !is_none(r) && op != OP_EQ && op != OP_NE) {
+  if ((l->kind == T_OPT || r->kind == T_OPT) && !is_none(l) && !is_none(r) && op != BIN_EQ && op != BIN_NE) {
     Expr *side = l->kind == T_OPT ? e->u.binary.lhs : e->u.binary.rhs;
     Diag *d = diag_add(c->diags, DIAG_E0213, side->span,
                        "`%s` cannot be applied to %s, which may be `none`", binop_str(op),
@@ -505,7 +505,7 @@ static Type *report_operands(Checker *c, Expr *e, Type *l, Type *r) {
 
 static Type *check_in(Checker *c, Expr *e) {
   Expr *rhs = e->u.binary.rhs;
-  if (rhs->kind == EX_BINARY && rhs->u.binary.op == OP_RANGE) {
+  if (rhs->kind == EX_BINARY && rhs->u.binary.op == BIN_RANGE) {
     Type *lo = check_expr(c, rhs->u.binary.lhs, NULL);
     Type *hi = check_expr(c, rhs->u.binary.rhs, NULL);
     Type *x = check_expr(c, e->u.binary.lhs, NULL);
@@ -525,15 +525,15 @@ static Type *check_in(Checker *c, Expr *e) {
 
 static Type *check_binary(Checker *c, Expr *e, Type *expected) {
   BinOp op = e->u.binary.op;
-  if (op == OP_IN) return check_in(c, e);
-  if (op == OP_RANGE) {
+  if (op == BIN_IN) return check_in(c, e);
+  if (op == BIN_RANGE) {
     check_expr(c, e->u.binary.lhs, NULL);
     check_expr(c, e->u.binary.rhs, NULL);
     Diag *d = diag_add(c->diags, DIAG_E0212, e->span, "a range `a..b` is only allowed after `in`");
     diag_set_label(d, "expected `x in a..b`");
     return &c->tt.error;
   }
-  if (op == OP_COALESCE) {
+  if (op == BIN_COALESCE) {
     Type *l = check_expr(c, e->u.binary.lhs, expected ? type_opt(&c->tt, expected) : NULL);
     Type *inner = l->kind == T_OPT ? l->elem : l;
     Type *r = check_expr(c, e->u.binary.rhs, inner->kind == T_UNKNOWN ? expected : inner);
@@ -548,7 +548,7 @@ static Type *check_binary(Checker *c, Expr *e, Type *expected) {
     if (!j) return report_operands(c, e, l, r);
     return j;
   }
-  if (op == OP_AND || op == OP_OR) {
+  if (op == BIN_AND || op == BIN_OR) {
     check_expr_as(c, e->u.binary.lhs, &c->tt.bool_, "the left side of `%s`", binop_str(op));
     check_expr_as(c, e->u.binary.rhs, &c->tt.bool_, "the right side of `%s`", binop_str(op));
     return &c->tt.bool_;
@@ -557,28 +557,28 @@ static Type *check_binary(Checker *c, Expr *e, Type *expected) {
   Type *r = check_expr(c, e->u.binary.rhs, l->kind == T_OPT ? l : (l->kind == T_ENUM ? l : NULL));
   if (e->u.binary.lhs->kind == EX_NONE || is_none(l)) {
     /* `none == x`: re-type the left side from the right */
-    if (op == OP_EQ || op == OP_NE) return &c->tt.bool_;
+    if (op == BIN_EQ || op == BIN_NE) return &c->tt.bool_;
   }
   if (l->kind == T_ERROR || r->kind == T_ERROR) {
-    return (op >= OP_EQ && op <= OP_GE) ? &c->tt.bool_ : &c->tt.error;
+    return (op >= BIN_EQ && op <= BIN_GE) ? &c->tt.bool_ : &c->tt.error;
   }
   switch (op) {
-  case OP_ADD:
+  case BIN_ADD:
     if (l->kind == T_STRING && r->kind == T_STRING) return l;
     if (l->kind == T_LIST && r->kind == T_LIST) {
       Type *j = type_join(&c->tt, l, r);
       if (j) return j;
     }
     /* fall through */
-  case OP_SUB: case OP_MUL: case OP_DIV: case OP_MOD:
+  case BIN_SUB: case BIN_MUL: case BIN_DIV: case BIN_MOD:
     if (type_is_numeric(l) && type_is_numeric(r))
       return l->kind == T_INT && r->kind == T_INT ? &c->tt.int_ : &c->tt.float_;
-    if ((op == OP_ADD || op == OP_SUB) && l->kind == T_DURATION && r->kind == T_DURATION) return l;
+    if ((op == BIN_ADD || op == BIN_SUB) && l->kind == T_DURATION && r->kind == T_DURATION) return l;
     return report_operands(c, e, l, r);
-  case OP_EQ: case OP_NE:
+  case BIN_EQ: case BIN_NE:
     if (type_join(&c->tt, l, r)) return &c->tt.bool_;
     return report_operands(c, e, l, r);
-  case OP_LT: case OP_LE: case OP_GT: case OP_GE:
+  case BIN_LT: case BIN_LE: case BIN_GT: case BIN_GE:
     if ((type_is_numeric(l) && type_is_numeric(r)) || (l->kind == T_STRING && r->kind == T_STRING) ||
         (l->kind == T_DURATION && r->kind == T_DURATION))
       return &c->tt.bool_;
@@ -589,7 +589,7 @@ static Type *check_binary(Checker *c, Expr *e, Type *expected) {
 }
 
 static Type *check_unary(Checker *c, Expr *e) {
-  if (e->u.unary.op == OP_NOT) {
+  if (e->u.unary.op == UN_NOT) {
     check_expr_as(c, e->u.unary.operand, &c->tt.bool_, "the operand of `not`");
     return &c->tt.bool_;
   }
@@ -601,12 +601,12 @@ static Type *check_unary(Checker *c, Expr *e) {
 }
 
 Local *check_narrow(Checker *c, Expr *cond, bool then_branch) {
-  if (cond->kind != EX_BINARY || (cond->u.binary.op != OP_NE && cond->u.binary.op != OP_EQ)) return NULL;
+  if (cond->kind != EX_BINARY || (cond->u.binary.op != BIN_NE && cond->u.binary.op != BIN_EQ)) return NULL;
   Expr *l = cond->u.binary.lhs, *r = cond->u.binary.rhs;
   Expr *name = l->kind == EX_NAME && r->kind == EX_NONE ? l : r->kind == EX_NAME && l->kind == EX_NONE ? r : NULL;
   if (!name || !name->type || name->type->kind != T_OPT) return NULL;
   /* `x != none` narrows in the then-branch, `x == none` in the else-branch */
-  if ((cond->u.binary.op == OP_NE) != then_branch) return NULL;
+  if ((cond->u.binary.op == BIN_NE) != then_branch) return NULL;
   Local *orig = name->u.name.local;
   Local *narrowed = check_bind(c, name->u.name.id.name, name->type->elem, name->u.name.id.span, false);
   narrowed->alias = orig && orig->alias ? orig->alias : orig;

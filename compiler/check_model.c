@@ -124,36 +124,6 @@ static const char *describe(Checker *c, const Expr *e) {
   }
 }
 
-/* A constant number: a literal, a negated literal, or a count (1M). */
-static bool const_number(const Expr *e, double *v, bool *is_int) {
-  if (e->kind == EX_INT) { *v = (double)e->u.i; *is_int = true; return true; }
-  if (e->kind == EX_FLOAT) { *v = e->u.f; *is_int = false; return true; }
-  if (e->kind == EX_UNIT && e->u.unit.unit == UNIT_NONE) { /* unknown unit: reported by the scanner */
-    *v = e->u.unit.value;
-    *is_int = e->u.unit.is_int;
-    return true;
-  }
-  if (e->kind == EX_UNIT && unit_kind(e->u.unit.unit) == UK_COUNT) {
-    static const double scale[] = {[UNIT_K] = 1e3, [UNIT_M] = 1e6, [UNIT_G] = 1e9};
-    *v = e->u.unit.value * scale[e->u.unit.unit];
-    *is_int = true;
-    return true;
-  }
-  if (e->kind == EX_UNARY && e->u.unary.op == OP_NEG && const_number(e->u.unary.operand, v, is_int)) {
-    *v = -*v;
-    return true;
-  }
-  return false;
-}
-
-/* The text of a string literal without templates, or NULL. */
-static const char *const_string(const Expr *e) {
-  if (e->kind != EX_STRING) return NULL;
-  if (e->u.str.nparts == 0) return "";
-  if (e->u.str.nparts == 1 && !e->u.str.parts[0].is_expr) return e->u.str.parts[0].text;
-  return NULL;
-}
-
 static void wrong_type(Checker *c, DiagCode code, const Expr *v, const char *key, const char *want) {
   Diag *d = diag_add(c->diags, code, v->span, "`%s` must be %s, found %s", key, want, describe(c, v));
   diag_set_label(d, "expected %s", want);
@@ -186,7 +156,7 @@ static double check_duration(Checker *c, const Expr *v, const char *key) {
   if (v->kind == EX_UNIT && v->u.unit.unit == UNIT_NONE) return -1; /* reported by the scanner */
   double x;
   bool is_int;
-  if ((v->kind == EX_UNIT) || const_number(v, &x, &is_int)) {
+  if ((v->kind == EX_UNIT) || expr_const_number(v, &x, &is_int)) {
     Diag *d = diag_add(c->diags, DIAG_E0311, v->span, "`%s` must be a duration, found %s", key, describe(c, v));
     diag_set_label(d, "expected a duration unit: ms, s, m or h");
     if (v->kind == EX_INT || v->kind == EX_FLOAT) diag_set_help(d, "write the unit, e.g. `%gs`", x);
@@ -200,7 +170,7 @@ static void check_price(Checker *c, Expr *v, const char *key) {
   if (v->kind != EX_PRICE) {
     double x;
     bool is_int;
-    if (const_number(v, &x, &is_int)) {
+    if (expr_const_number(v, &x, &is_int)) {
       Diag *d = diag_add(c->diags, DIAG_E0311, v->span, "`%s` must be a price per a count of tokens, found %s",
                          key, describe(c, v));
       diag_set_label(d, "missing `per COUNT`");
@@ -213,7 +183,7 @@ static void check_price(Checker *c, Expr *v, const char *key) {
   check_expr(c, v, NULL);
   double x;
   bool is_int;
-  if (const_number(v->u.price.amount, &x, &is_int) && x < 0) {
+  if (expr_const_number(v->u.price.amount, &x, &is_int) && x < 0) {
     Diag *d = diag_add(c->diags, DIAG_E0304, v->u.price.amount->span, "`%s` must not be negative, found %g", key, x);
     diag_set_label(d, "out of range");
   }
@@ -243,7 +213,7 @@ static void check_backoff(Checker *c, Expr *v) {
     } else if (expo && strcmp(a->name.name, "factor") == 0) {
       double x;
       bool is_int;
-      if (!const_number(a->value, &x, &is_int)) wrong_type(c, DIAG_E0303, a->value, "factor", "a number");
+      if (!expr_const_number(a->value, &x, &is_int)) wrong_type(c, DIAG_E0303, a->value, "factor", "a number");
       else if (x < 1 || x > 10) {
         Diag *d = diag_add(c->diags, DIAG_E0304, a->value->span, "`factor` must be between 1 and 10, found %g", x);
         diag_set_label(d, "out of range");
@@ -316,7 +286,7 @@ static void check_value(Checker *c, Entry *e, const KeySpec *k) {
   const char *s;
   switch (k->kind) {
   case VK_PROVIDER: {
-    const char *name = v->kind == EX_NAME ? v->u.name.id.name : const_string(v);
+    const char *name = v->kind == EX_NAME ? v->u.name.id.name : expr_const_string(v);
     if (!name) {
       wrong_type(c, DIAG_E0303, v, key, "a provider name");
       return;
@@ -332,21 +302,21 @@ static void check_value(Checker *c, Entry *e, const KeySpec *k) {
     return;
   }
   case VK_STRING:
-    if (!(s = const_string(v))) wrong_type(c, DIAG_E0303, v, key, "a string without templates");
+    if (!(s = expr_const_string(v))) wrong_type(c, DIAG_E0303, v, key, "a string without templates");
     else if (!*s) {
       Diag *d = diag_add(c->diags, DIAG_E0304, v->span, "`%s` must not be empty", key);
       diag_set_label(d, "empty string");
     }
     return;
   case VK_URL:
-    if (!(s = const_string(v))) wrong_type(c, DIAG_E0303, v, key, "a URL string");
+    if (!(s = expr_const_string(v))) wrong_type(c, DIAG_E0303, v, key, "a URL string");
     else if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) {
       Diag *d = diag_add(c->diags, DIAG_E0304, v->span, "`%s` must start with `http://` or `https://`, found \"%s\"", key, s);
       diag_set_label(d, "not an http(s) URL");
     }
     return;
   case VK_ENVNAME:
-    if (!(s = const_string(v))) {
+    if (!(s = expr_const_string(v))) {
       wrong_type(c, DIAG_E0303, v, key, "the name of an environment variable");
       return;
     }
@@ -369,7 +339,7 @@ static void check_value(Checker *c, Entry *e, const KeySpec *k) {
       diag_set_help(d, "only counts (K, M, G) may be written with a unit here, e.g. `%s: 500`", key);
       return;
     }
-    if (!const_number(v, &x, &is_int)) {
+    if (!expr_const_number(v, &x, &is_int)) {
       wrong_type(c, DIAG_E0303, v, key, k->kind == VK_INT ? "an integer" : "a number");
       return;
     }
@@ -388,7 +358,7 @@ static void check_value(Checker *c, Entry *e, const KeySpec *k) {
       return;
     }
     for (unsigned i = 0; i < v->u.list.n; i++)
-      if (!const_string(v->u.list.items[i])) wrong_type(c, DIAG_E0303, v->u.list.items[i], key, "a list of strings");
+      if (!expr_const_string(v->u.list.items[i])) wrong_type(c, DIAG_E0303, v->u.list.items[i], key, "a list of strings");
     if (v->u.list.n > (unsigned)k->max) {
       Diag *d = diag_add(c->diags, DIAG_E0304, v->span, "`%s` takes at most %g entries, found %u", key, k->max, v->u.list.n);
       diag_set_label(d, "too many");
@@ -676,7 +646,7 @@ static bool source_produces(Source src, const Type *t, const char **why) {
 
 /* Static checks of a literal path: inside the project, and present. */
 static void check_source_path(Checker *c, Decl *d, Expr *arg, Source src) {
-  const char *path = const_string(arg);
+  const char *path = expr_const_string(arg);
   if (!path) {
     wrong_type(c, DIAG_E0303, arg, SOURCE_NAMES[src], "a path string without templates");
     return;
@@ -755,10 +725,10 @@ void check_context(Checker *c, Decl *d) {
     Diag *g = diag_add(c->diags, DIAG_E0202, src->span, "`%s` takes 1 argument, found %u", fn, positional);
     diag_set_label(g, "expected one %s", s == SRC_ENV ? "variable name" : s == SRC_HTTP ? "URL" : "path");
   } else if (s == SRC_ENV) {
-    const char *name = const_string(first);
+    const char *name = expr_const_string(first);
     if (!name || !*name) wrong_type(c, DIAG_E0303, first, "env", "the name of an environment variable");
   } else if (s == SRC_HTTP) {
-    const char *url = const_string(first);
+    const char *url = expr_const_string(first);
     if (!url || strncmp(url, "https://", 8) != 0) wrong_type(c, DIAG_E0303, first, "http", "an `https://` URL string");
   } else {
     check_source_path(c, d, first, s);

@@ -296,6 +296,7 @@ static bool check_yield(Checker *c, Stmt *s) {
     return false;
   }
   f->count++;
+  s->u.yield.elem = f->target == YT_FOR_EXPR || c->for_stmts > 0;
   if (f->target == YT_FOR_EXPR) {
     Type *t = check_expr(c, v, f->elem);
     if (!f->elem) {

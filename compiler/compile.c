@@ -11,7 +11,9 @@
 #include "ast.h"
 #include "check.h"
 #include "embedded.h"
+#include "bytecode.h"
 #include "intern.h"
+#include "lower.h"
 #include "parse.h"
 #include "program.h"
 
@@ -79,6 +81,13 @@ bool compilation_check_file(Compilation *c, const char *path) {
   uint32_t root = source_map_add(&c->sources, path, text, len);
   free(text);
   return compilation_run(c, root);
+}
+
+struct Image *compilation_lower(Compilation *c) {
+  if (c->diags.nerrors || !c->program.arena) return NULL;
+  Image *img = lower_program(&c->program);
+  bytecode_stamp(img); /* the version id: the hash of the canonical bytecode */
+  return img;
 }
 
 const DiagList *compilation_diags(const Compilation *c) { return &c->diags; }

@@ -30,6 +30,10 @@ bool compilation_check_file(Compilation *c, const char *path);
  * messages and to resolve imports. */
 bool compilation_check_source(Compilation *c, const char *path, const char *text, size_t len);
 
+/* The program as an Image for the VM (runtime/image.h), after a check that
+ * found no error; NULL otherwise. The caller owns the Image (image_free). */
+struct Image *compilation_lower(Compilation *c);
+
 /* Borrowed views of the results. */
 const DiagList *compilation_diags(const Compilation *c);
 SourceMap *compilation_sources(Compilation *c);

@@ -6,6 +6,7 @@
  * function; options are described by a small table per command and parsed by
  * one shared parser. There is no global mutable state. */
 #include <dirent.h>
+#include <libgen.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,7 +19,12 @@
 #include "compile.h"
 #include "diag.h"
 #include "diag_render.h"
+#include "bytecode.h"
+#include "disasm.h"
 #include "embedded.h"
+#include "image.h"
+#include "program.h"
+#include "run.h"
 
 #ifndef FLOW_VERSION
 #define FLOW_VERSION "unknown"
@@ -39,7 +45,7 @@ typedef struct OptSpec {
   const char *help;
 } OptSpec;
 
-#define MAX_OPTS 8
+#define MAX_OPTS 16
 
 /* The result of parsing a command's arguments. values[i] is the value of
  * option i ("" for a flag that is present) or NULL when absent; pos holds
@@ -439,6 +445,178 @@ static int cmd_explain(const Command *cmd, const ParsedArgs *args) {
 }
 
 /* ---------------------------------------------------------------------------
+ * flowc run, compile and disasm
+ * ------------------------------------------------------------------------- */
+
+/* The program in `path`: a .flowbc file is loaded and verified, anything
+ * else is compiled from source (diagnostics printed). NULL on failure, with
+ * *status set to the exit status to return. */
+static Image *load_program(const char *path, int *status) {
+  size_t n = strlen(path);
+  if (n > 7 && strcmp(path + n - 7, ".flowbc") == 0) {
+    char *text;
+    size_t len;
+    if (!program_read_file(path, &text, &len)) {
+      io_error(path);
+      *status = EXIT_USAGE;
+      return NULL;
+    }
+    char err[512];
+    Image *img = bytecode_read((const unsigned char *)text, len, err, sizeof err);
+    free(text);
+    if (!img) {
+      fprintf(stderr, "flowc: error: cannot load `%s`: %s\n", path, err);
+      *status = EXIT_USAGE;
+    }
+    return img;
+  }
+  Compilation *c = compilation_new();
+  bool ok = compilation_check_file(c, path);
+  const DiagList *dl = compilation_diags(c);
+  if (dl->n) {
+    bool color = want_color("auto");
+    diag_render_text_diags(stderr, compilation_sources(c), dl, color);
+    if (!ok) diag_render_text_summary(stderr, dl->nerrors, dl->nwarnings, color);
+  }
+  Image *img = ok ? compilation_lower(c) : NULL;
+  if (!img) *status = dl->nerrors && dl->n && dl->items[0].code == DIAG_E0702 ? EXIT_USAGE : EXIT_FOUND;
+  compilation_free(c);
+  return img;
+}
+
+enum { RUN_INPUT, RUN_OUTPUT, RUN_ERRORS, RUN_TRACE, RUN_MOCK, RUN_REPLAY, RUN_RECORD, RUN_SEED, RUN_LATENCY,
+       RUN_CONCURRENCY, RUN_KEEP_GOING, RUN_MODEL, RUN_ROOT };
+static const OptSpec run_opts[] = {
+    [RUN_INPUT] = {"--input", "FILE", NULL, "JSON Lines input, one item per line (- for stdin)"},
+    [RUN_OUTPUT] = {"--output", "FILE", NULL, "where results go, one JSON line per item in input order (default -)"},
+    [RUN_ERRORS] = {"--errors", "FILE", NULL, "one JSON line per failed item"},
+    [RUN_TRACE] = {"--trace", "FILE", NULL, "the logical trace: every model call, in program order"},
+    [RUN_MOCK] = {"--mock", NULL, NULL, "answer every model call with the built-in mock provider"},
+    [RUN_REPLAY] = {"--replay", "CASSETTE", NULL, "answer model calls from a recorded cassette"},
+    [RUN_RECORD] = {"--record", "CASSETTE", NULL, "record every exchange to a cassette"},
+    [RUN_SEED] = {"--seed", "N", NULL, "seed of the mock provider's latencies (default 0)"},
+    [RUN_LATENCY] = {"--mock-latency", "MS", NULL, "maximum seeded mock latency in ms (default 0, or 50 with --seed)"},
+    [RUN_CONCURRENCY] = {"--concurrency", "N", NULL, "items and model calls in flight (default 16)"},
+    [RUN_KEEP_GOING] = {"--keep-going", NULL, NULL, "a failed item does not stop the run"},
+    [RUN_MODEL] = {"--model", "A=B[,C=D]", NULL, "calls bound to model A use the program's binding B"},
+    [RUN_ROOT] = {"--root", "DIR", NULL, "the folder context paths are relative to (default: the program's folder)"},
+};
+
+/* A non-negative integer option, or -1 after reporting a malformed one. */
+static long long int_option(const char *name, const char *v, long long dflt) {
+  if (!v) return dflt;
+  char *end;
+  long long x = strtoll(v, &end, 10);
+  if (*v == '\0' || *end || x < 0) {
+    fprintf(stderr, "flowc: error: %s expects a non-negative integer, found '%s'\n", name, v);
+    return -1;
+  }
+  return x;
+}
+
+/* flowc run: compile (or load) a program and run its main flow. */
+static int cmd_run(const Command *cmd, const ParsedArgs *args) {
+  if (args->npos != 1) return usage_error(cmd, "'flowc run' expects one FILE (.flow or .flowbc), found %zu", args->npos);
+  RunOptions opt;
+  memset(&opt, 0, sizeof opt);
+  opt.input = args->values[RUN_INPUT];
+  opt.output = args->values[RUN_OUTPUT] ? args->values[RUN_OUTPUT] : "-";
+  opt.errors = args->values[RUN_ERRORS];
+  opt.trace = args->values[RUN_TRACE];
+  opt.mock = args->values[RUN_MOCK] != NULL;
+  opt.replay = args->values[RUN_REPLAY];
+  opt.record = args->values[RUN_RECORD];
+  opt.keep_going = args->values[RUN_KEEP_GOING] != NULL;
+  long long seed = int_option("--seed", args->values[RUN_SEED], 0);
+  long long latency = int_option("--mock-latency", args->values[RUN_LATENCY], args->values[RUN_SEED] ? 50 : 0);
+  long long conc = int_option("--concurrency", args->values[RUN_CONCURRENCY], 16);
+  if (seed < 0 || latency < 0 || conc < 0) return EXIT_USAGE;
+  if (conc == 0 || conc > 100000) return usage_error(cmd, "--concurrency expects 1 to 100000, found %lld", conc);
+  if (opt.mock && opt.replay) return usage_error(cmd, "--mock and --replay both answer model calls; expected one of them");
+  opt.seed = (uint64_t)seed;
+  opt.mock_latency_ms = (double)latency;
+  opt.concurrency = (uint32_t)conc;
+  /* --model A=B,C=D */
+  char *swaps = args->values[RUN_MODEL] ? strdup(args->values[RUN_MODEL]) : NULL;
+  RunModelSwap list[64];
+  for (char *tok = swaps ? strtok(swaps, ",") : NULL; tok && opt.nswaps < 64; tok = strtok(NULL, ",")) {
+    char *eq = strchr(tok, '=');
+    if (!eq || eq == tok || !eq[1]) {
+      free(swaps);
+      return usage_error(cmd, "--model expects A=B (two binding names), found '%s'", tok);
+    }
+    *eq = '\0';
+    list[opt.nswaps++] = (RunModelSwap){tok, eq + 1};
+  }
+  opt.swaps = list;
+  int status = EXIT_CLEAN;
+  Image *img = load_program(args->pos[0], &status);
+  if (!img) {
+    free(swaps);
+    return status;
+  }
+  char *dir = strdup(args->pos[0]);
+  opt.root = args->values[RUN_ROOT] ? args->values[RUN_ROOT] : dirname(dir);
+  status = run_image(img, &opt);
+  image_free(img);
+  free(dir);
+  free(swaps);
+  return status;
+}
+
+enum { COMPILE_OUT };
+static const OptSpec compile_opts[] = {
+    [COMPILE_OUT] = {"-o", "FILE", NULL, "where the bytecode goes (default: FILE with .flowbc)"},
+};
+
+/* flowc compile: a program to a verified bytecode file. */
+static int cmd_compile(const Command *cmd, const ParsedArgs *args) {
+  if (args->npos != 1) return usage_error(cmd, "'flowc compile' expects one FILE, found %zu", args->npos);
+  int status = EXIT_CLEAN;
+  Image *img = load_program(args->pos[0], &status);
+  if (!img) return status;
+  unsigned char *bytes;
+  size_t len;
+  bool ok = bytecode_write(img, &bytes, &len);
+  image_free(img);
+  char err[512] = "";
+  Image *check = ok ? bytecode_read(bytes, len, err, sizeof err) : NULL; /* write only what loads */
+  if (!check) {
+    fprintf(stderr, "flowc: error: the program cannot be written as bytecode%s%s\n", *err ? ": " : "", err);
+    free(bytes);
+    return EXIT_FOUND;
+  }
+  image_free(check);
+  char def[4096];
+  const char *out = args->values[COMPILE_OUT];
+  if (!out) {
+    snprintf(def, sizeof def, "%s", args->pos[0]);
+    char *dot = strrchr(def, '.');
+    if (dot && !strchr(dot, '/')) *dot = '\0';
+    strncat(def, ".flowbc", sizeof def - strlen(def) - 1);
+    out = def;
+  }
+  FILE *f = fopen(out, "wb");
+  if (!f || fwrite(bytes, 1, len, f) != len || fclose(f) != 0) {
+    free(bytes);
+    return io_error(out) ? EXIT_CLEAN : EXIT_USAGE;
+  }
+  free(bytes);
+  return EXIT_CLEAN;
+}
+
+/* flowc disasm: the listing of a program's bytecode. */
+static int cmd_disasm(const Command *cmd, const ParsedArgs *args) {
+  if (args->npos != 1) return usage_error(cmd, "'flowc disasm' expects one FILE (.flow or .flowbc), found %zu", args->npos);
+  int status = EXIT_CLEAN;
+  Image *img = load_program(args->pos[0], &status);
+  if (!img) return status;
+  disasm_image(stdout, img);
+  image_free(img);
+  return finish_stdout(EXIT_CLEAN);
+}
+
+/* ---------------------------------------------------------------------------
  * flowc help, and the command table
  * ------------------------------------------------------------------------- */
 
@@ -459,6 +637,17 @@ static const Command commands[] = {
      "Prints the long explanation of CODE (such as E0101), with an example that\n"
      "draws it and the fix.\n",
      explain_opts, sizeof explain_opts / sizeof explain_opts[0], cmd_explain},
+    {"run", "run a program's main flow over JSON Lines input", "flowc run [OPTIONS] FILE|FILE.flowbc",
+     "Compiles FILE (or loads compiled bytecode) and runs `main` once per input line;\n"
+     "results are written in input order whatever order replies arrive in.\n"
+     "\n"
+     "Exit status: 0 every item succeeded, 1 an item failed (the program does not\n"
+     "check, or a run-time failure), 2 usage or I/O error.\n",
+     run_opts, sizeof run_opts / sizeof run_opts[0], cmd_run},
+    {"compile", "compile a program to bytecode", "flowc compile [-o X.flowbc] FILE",
+     "Writes the program as verified, versioned bytecode; its SHA-256 is the\nprogram's version id.\n",
+     compile_opts, sizeof compile_opts / sizeof compile_opts[0], cmd_compile},
+    {"disasm", "print the bytecode of a program", "flowc disasm FILE|FILE.flowbc", "", NULL, 0, cmd_disasm},
     {"help", "print help for flowc or one of its commands", "flowc help [COMMAND]", "", NULL, 0,
      cmd_help},
 };

@@ -28,6 +28,8 @@ struct Type {
   Type *elem;           /* T_LIST, T_OPT, T_MAP, T_RANGE */
   Decl *decl;           /* T_RECORD, T_ENUM */
   Type *list_of, *opt_of, *map_of, *range_of; /* caches */
+  uint32_t img_id;      /* type id in the Image being lowered, once has_img_id */
+  bool has_img_id;
 };
 
 /* The built-in types, owned by a TypeTable. */

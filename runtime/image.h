@@ -187,4 +187,10 @@ enum {
 Image *image_new(void);
 void image_free(Image *img);
 
+/* The id of a type structurally equal to `t` (same kind, element and name),
+ * appending a deep copy when there is none. */
+uint32_t image_intern_type(Image *img, const ImgType *t);
+/* Add constant `v` (stolen); equal strings, ints and floats share one slot. */
+uint32_t image_add_const(Image *img, Value v);
+
 #endif

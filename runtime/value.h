@@ -107,7 +107,7 @@ static inline bool value_is_obj(Value v) { return v.tag >= V_STR; }
 
 Value value_str(const char *s, size_t len);          /* copies */
 Value value_cstr(const char *s);
-Str *str_new(const char *s, size_t len);            /* refs = 1 */
+Str *str_new(const char *s, size_t len);            /* refs = 1; s == NULL leaves data to fill */
 Value value_list(uint32_t cap);                     /* empty, owned alone */
 Value value_map(uint32_t cap);
 Value value_record(uint32_t type, uint32_t nfields); /* fields none */

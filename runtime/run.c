@@ -1,0 +1,750 @@
+/* run.c - the deterministic scheduler behind `flowc run` (see run.h).
+ *
+ * One thread, one event loop. Runnable tasks run until they wait; model
+ * calls become events on a virtual clock (mock and replay providers answer
+ * at once, after a seeded latency), popped in (time, issue order); items are
+ * admitted while fewer than `concurrency` are in flight and committed in
+ * input order through a ring of slots. Nothing observable depends on the
+ * order in which events complete. */
+#include "run.h"
+
+#include <errno.h>
+#include <glob.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "cassette.h"
+#include "json_value.h"
+#include "mock.h"
+#include "request.h"
+#include "vm.h"
+
+/* A model call on its way: issued at `issued`, completing at `at`. */
+typedef struct Event {
+  double at;
+  uint64_t seq;
+  Future *future;           /* a reference */
+  char *reply;              /* owned */
+  size_t len;
+  int32_t prompt;           /* -1: judge */
+  uint32_t out_type;
+  uint32_t pos;
+  char *failure;            /* owned: the provider could not answer */
+} Event;
+
+/* One exchange kept for --record, in the trace of the task that made it. */
+typedef struct Exchange {
+  Request req;              /* req.messages is a reference */
+  char key[65];
+  char *reply;
+  size_t len;
+  int64_t in_tok, out_tok;
+} Exchange;
+
+typedef enum SlotState { SLOT_FREE, SLOT_RUNNING, SLOT_DONE } SlotState;
+
+/* An input item between admission and commit. */
+typedef struct Slot {
+  SlotState state;
+  uint64_t item;
+  Task *task;               /* while running */
+  char *output;             /* result JSON, or NULL */
+  char *error;              /* failure message, or NULL */
+  bool skipped;
+  TraceEvent *trace;
+  uint32_t ntrace;
+} Slot;
+
+typedef struct Sched {
+  const Image *img;
+  const RunOptions *opt;
+  Vm vm;
+  /* run queue (FIFO ring) */
+  Task **runq;
+  size_t rq_head, rq_len, rq_cap;
+  /* events: a binary min-heap on (at, seq) */
+  Event *events;
+  size_t nevents, events_cap;
+  uint64_t seq;
+  double now;
+  /* items */
+  FILE *in;
+  bool input_done;
+  uint64_t next_item, next_commit, line_no;
+  Slot *slots;
+  uint32_t window, inflight;
+  bool stop;                /* a failure ends the run (without --keep-going) */
+  /* contexts: loaded once */
+  Value *ctx_values;
+  bool *ctx_loaded;
+  /* outputs */
+  FILE *out, *errors, *trace;
+  Cassette *replay, *record;
+  uint64_t ok, failed, skipped;
+  int32_t *model_map;       /* --model swaps: binding -> binding */
+} Sched;
+
+/* ---- run queue and events --------------------------------------------------------------- */
+
+static void rq_push(Sched *s, Task *t) {
+  if (s->rq_len == s->rq_cap) {
+    size_t cap = s->rq_cap ? s->rq_cap * 2 : 64;
+    Task **q = xmalloc(cap * sizeof *q);
+    for (size_t i = 0; i < s->rq_len; i++) q[i] = s->runq[(s->rq_head + i) % s->rq_cap];
+    free(s->runq);
+    s->runq = q;
+    s->rq_head = 0;
+    s->rq_cap = cap;
+  }
+  s->runq[(s->rq_head + s->rq_len++) % s->rq_cap] = t;
+}
+
+static Task *rq_pop(Sched *s) {
+  Task *t = s->runq[s->rq_head];
+  s->rq_head = (s->rq_head + 1) % s->rq_cap;
+  s->rq_len--;
+  return t;
+}
+
+static bool event_before(const Event *a, const Event *b) {
+  return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+}
+
+static void events_push(Sched *s, Event e) {
+  if (s->nevents == s->events_cap) {
+    s->events_cap = s->events_cap ? s->events_cap * 2 : 64;
+    s->events = xrealloc(s->events, s->events_cap * sizeof *s->events);
+  }
+  size_t i = s->nevents++;
+  s->events[i] = e;
+  while (i > 0 && event_before(&s->events[i], &s->events[(i - 1) / 2])) {
+    Event tmp = s->events[i];
+    s->events[i] = s->events[(i - 1) / 2];
+    s->events[(i - 1) / 2] = tmp;
+    i = (i - 1) / 2;
+  }
+}
+
+static Event events_pop(Sched *s) {
+  Event top = s->events[0];
+  s->events[0] = s->events[--s->nevents];
+  size_t i = 0;
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < s->nevents && event_before(&s->events[l], &s->events[m])) m = l;
+    if (r < s->nevents && event_before(&s->events[r], &s->events[m])) m = r;
+    if (m == i) break;
+    Event tmp = s->events[i];
+    s->events[i] = s->events[m];
+    s->events[m] = tmp;
+    i = m;
+  }
+  return top;
+}
+
+/* ---- model calls ------------------------------------------------------------------------ */
+
+static void exchange_free(void *p) {
+  Exchange *x = p;
+  value_release(x->req.messages);
+  free(x->reply);
+  free(x);
+}
+
+/* The messages with each piece of feedback appended as a user turn. */
+static Value with_feedback(Value messages, Value feedback) {
+  if (feedback.tag != V_LIST || value_as_list(feedback)->len == 0) return value_retain(messages);
+  List *m = value_as_list(messages), *f = value_as_list(feedback);
+  Value out = value_list(m->len + f->len);
+  for (uint32_t i = 0; i < m->len; i++) list_push_steal(out, value_retain(m->items[i]));
+  for (uint32_t i = 0; i < f->len; i++) {
+    Str *why = value_as_str(f->items[i]);
+    char *text = xmalloc(why->len + 128);
+    snprintf(text, why->len + 128, "Your previous answer was rejected: %s. Answer again, fixing this.", why->data);
+    Value msg = value_record(IMG_TYPE_MESSAGE, 3);
+    record_set_steal(msg, 0, value_cstr("user"));
+    record_set_steal(msg, 1, value_cstr(text));
+    record_set_steal(msg, 2, value_none());
+    list_push_steal(out, msg);
+    free(text);
+  }
+  return out;
+}
+
+static const char JUDGE_SCHEMA[] =
+    "{\"type\":\"object\",\"properties\":{\"score\":{\"type\":\"number\"}},\"required\":[\"score\"],"
+    "\"additionalProperties\":false}";
+
+/* VmHost.call: build the request, get the reply from the provider, and
+ * schedule its completion on the virtual clock. */
+static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Value messages, Value feedback,
+                          uint32_t pos) {
+  Sched *s = ctx;
+  const Image *img = s->img;
+  const ImgPrompt *p = prompt >= 0 ? &img->prompts[prompt] : NULL;
+  uint32_t binding = model >= 0 ? (uint32_t)model : (p ? p->model : 0);
+  if (s->model_map) binding = (uint32_t)s->model_map[binding];
+  const ImgModel *m = &img->models[binding];
+
+  Exchange *x = xmalloc(sizeof *x);
+  memset(x, 0, sizeof *x);
+  x->req.img = img;
+  x->req.prompt = prompt;
+  x->req.model = binding;
+  x->req.params = m->params;
+  if (p) {
+    /* the prompt's settings override the binding's */
+    const ImgParams *o = &p->params;
+    if (o->set & PARAM_TEMPERATURE) x->req.params.temperature = o->temperature;
+    if (o->set & PARAM_TOP_P) x->req.params.top_p = o->top_p;
+    if (o->set & PARAM_MAX_TOKENS) x->req.params.max_tokens = o->max_tokens;
+    if (o->set & PARAM_SEED) x->req.params.seed = o->seed;
+    if (o->set & PARAM_STOP) {
+      x->req.params.nstop = o->nstop;
+      x->req.params.stop = o->stop;
+    }
+    x->req.params.set |= o->set;
+  }
+  x->req.messages = with_feedback(messages, feedback);
+  x->req.out_type = p ? p->out_type : IMG_TYPE_FLOAT;
+  x->req.schema = p ? p->schema : JUDGE_SCHEMA;
+  request_key(&x->req, x->key);
+
+  Event e;
+  memset(&e, 0, sizeof e);
+  e.future = future_new();
+  e.future->obj.refs++; /* the event's and the register's */
+  e.prompt = prompt;
+  e.out_type = x->req.out_type;
+  e.pos = pos;
+  e.seq = s->seq++;
+  e.at = s->now;
+  const char *name = p ? p->name : "judge";
+  if (s->replay) {
+    const char *reply;
+    size_t len;
+    if (cassette_lookup(s->replay, x->key, &reply, &len, &x->in_tok, &x->out_tok)) {
+      x->reply = xmalloc(len + 1);
+      memcpy(x->reply, reply, len);
+      x->reply[len] = '\0';
+      x->len = len;
+    } else {
+      char msg[512];
+      snprintf(msg, sizeof msg, "no recorded reply for %s `%s` (request %.12s...) in the cassette", p ? "prompt" : "a judge call of",
+               p ? name : m->name, x->key);
+      e.failure = xstrdup(msg);
+    }
+  } else if (s->opt->mock || m->provider == PROVIDER_MOCK) {
+    x->reply = mock_reply(&x->req, x->key, &x->len);
+    mock_usage(&x->req, x->reply, &x->in_tok, &x->out_tok);
+  } else {
+    char msg[512];
+    snprintf(msg, sizeof msg, "binding `%s` needs a network provider, which this build does not run yet; use --mock or --replay",
+             m->name);
+    e.failure = xstrdup(msg);
+  }
+  if (s->opt->mock_latency_ms > 0) e.at = s->now + mock_latency_ms(x->key, s->opt->seed, s->opt->mock_latency_ms);
+  if (x->reply) {
+    e.reply = xmalloc(x->len + 1);
+    memcpy(e.reply, x->reply, x->len + 1);
+    e.len = x->len;
+  }
+
+  char line[512];
+  snprintf(line, sizeof line, "{\"event\":\"%s\",\"name\":\"%s\",\"binding\":\"%s\",\"key\":\"%s\"}",
+           p ? "prompt" : "judge", name, m->name, x->key);
+  task_trace(t, xstrdup(line), x, exchange_free);
+  events_push(s, e);
+  return e.future;
+}
+
+/* An event's time has come: decode the reply and resolve its future. */
+static void complete(Sched *s, Event *e) {
+  char err[1024];
+  const Image *img = s->img;
+  if (e->failure) {
+    future_fail(&s->vm, e->future, e->failure, e->pos);
+  } else if (e->prompt >= 0 && e->out_type == IMG_TYPE_STRING) {
+    future_resolve(&s->vm, e->future, value_str(e->reply, e->len));
+  } else {
+    json_t *j = json_parse_lenient(e->reply, e->len, err, sizeof err);
+    Value v = value_none();
+    bool ok = false;
+    char msg[1280];
+    if (!j) {
+      snprintf(msg, sizeof msg, "the reply of %s is not JSON: %s",
+               e->prompt >= 0 ? img->prompts[e->prompt].name : "a judge", err);
+    } else if (e->prompt < 0) {
+      json_t *score = json_object_get(j, "score");
+      ok = json_is_number(score);
+      if (ok) v = value_float(json_number_value(score));
+      else snprintf(msg, sizeof msg, "the judge's reply has no number \"score\"");
+    } else {
+      ok = json_to_value(img, e->out_type, j, JV_LENIENT_ENUMS, &v, err, sizeof err);
+      if (!ok) snprintf(msg, sizeof msg, "the reply of prompt `%s` does not match its output type: %s",
+                        img->prompts[e->prompt].name, err);
+    }
+    json_decref(j);
+    if (ok) future_resolve(&s->vm, e->future, v);
+    else future_fail(&s->vm, e->future, msg, e->pos);
+  }
+  value_release(value_obj(V_FUTURE, &e->future->obj));
+  free(e->reply);
+  free(e->failure);
+}
+
+/* ---- contexts ------------------------------------------------------------------------------ */
+
+static char *read_all(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 4096, n = 0;
+  char *buf = xmalloc(cap);
+  for (size_t got; (got = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
+    n += got;
+    if (n + 1 == cap) buf = xrealloc(buf, cap *= 2);
+  }
+  fclose(f);
+  buf[n] = '\0';
+  *len = n;
+  return buf;
+}
+
+static const char *mime_of(const char *path) {
+  const char *dot = strrchr(path, '.');
+  if (!dot) return "application/octet-stream";
+  if (!strcmp(dot, ".png")) return "image/png";
+  if (!strcmp(dot, ".jpg") || !strcmp(dot, ".jpeg")) return "image/jpeg";
+  if (!strcmp(dot, ".gif")) return "image/gif";
+  if (!strcmp(dot, ".webp")) return "image/webp";
+  if (!strcmp(dot, ".wav")) return "audio/wav";
+  if (!strcmp(dot, ".mp3")) return "audio/mpeg";
+  return "application/octet-stream";
+}
+
+/* Read and decode context `c` (docs/language.md §3.5). */
+static bool load_context(Sched *s, const ImgContext *c, Value *out, char *err, size_t errlen) {
+  const Image *img = s->img;
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s/%s", s->opt->root ? s->opt->root : ".", c->base_dir, c->arg);
+  size_t len;
+  char *text;
+  switch (c->source) {
+  case SRC_ENV: {
+    const char *v = getenv(c->arg);
+    if (!v) {
+      if (c->has_default) {
+        *out = value_retain(img->consts[c->default_const]);
+        return true;
+      }
+      snprintf(err, errlen, "context `%s`: environment variable %s is not set", c->name, c->arg);
+      return false;
+    }
+    json_t *j = img->types[c->type].kind == IT_STRING ? json_string(v) : json_loads(v, JSON_DECODE_ANY, NULL);
+    bool ok = j && json_to_value(img, c->type, j, JV_STRICT, out, err, errlen);
+    json_decref(j);
+    if (!ok) snprintf(err, errlen, "context `%s`: environment variable %s is not a valid value of its type", c->name, c->arg);
+    return ok;
+  }
+  case SRC_FILE:
+  case SRC_IMAGE:
+  case SRC_AUDIO:
+  case SRC_JSON:
+    if (!(text = read_all(path, &len))) {
+      snprintf(err, errlen, "context `%s`: cannot read %s: %s", c->name, path, strerror(errno));
+      return false;
+    }
+    if (c->source == SRC_FILE) {
+      *out = value_str(text, len);
+    } else if (c->source != SRC_JSON) {
+      const char *slash = strrchr(c->arg, '/');
+      *out = value_media(mime_of(path), slash ? slash + 1 : c->arg, text, len);
+    } else {
+      json_error_t je;
+      json_t *j = json_loadb(text, len, JSON_DECODE_ANY, &je);
+      char why[512];
+      bool ok = j && json_to_value(img, c->type, j, JV_STRICT, out, why, sizeof why);
+      if (!j) snprintf(err, errlen, "context `%s`: %s:%d: %s", c->name, path, je.line, je.text);
+      else if (!ok) snprintf(err, errlen, "context `%s`: %s: %s", c->name, path, why);
+      json_decref(j);
+      free(text);
+      return ok;
+    }
+    free(text);
+    return true;
+  case SRC_JSONL: {
+    if (!(text = read_all(path, &len))) {
+      snprintf(err, errlen, "context `%s`: cannot read %s: %s", c->name, path, strerror(errno));
+      return false;
+    }
+    uint32_t elem = img->types[c->type].elem;
+    Value list = value_list(16);
+    char *line = text;
+    for (unsigned no = 1; line < text + len; no++) {
+      char *nl = memchr(line, '\n', (size_t)(text + len - line));
+      size_t n = nl ? (size_t)(nl - line) : (size_t)(text + len - line);
+      if (n > 0) {
+        json_error_t je;
+        json_t *j = json_loadb(line, n, JSON_DECODE_ANY, &je);
+        Value v;
+        char why[512];
+        if (!j || !json_to_value(img, elem, j, JV_STRICT, &v, why, sizeof why)) {
+          snprintf(err, errlen, "context `%s`: %s:%u: %s", c->name, path, no, j ? why : je.text);
+          json_decref(j);
+          value_release(list);
+          free(text);
+          return false;
+        }
+        json_decref(j);
+        list_push_steal(list, v);
+      }
+      line += n + 1;
+    }
+    free(text);
+    *out = list;
+    return true;
+  }
+  case SRC_GLOB: {
+    glob_t g;
+    int rc = glob(path, 0, NULL, &g);
+    Value list = value_list(rc == 0 ? (uint32_t)g.gl_pathc : 0);
+    const ImgType *et = &img->types[img->types[c->type].elem];
+    size_t prefix = strlen(path) - strlen(c->arg); /* paths as the pattern spells them */
+    for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++) {
+      char *body = read_all(g.gl_pathv[i], &len);
+      if (!body) continue;
+      if (et->kind == IT_STRING) {
+        list_push_steal(list, value_str(body, len));
+      } else {
+        Value r = value_record(img->types[c->type].elem, et->nfields);
+        for (uint32_t k = 0; k < et->nfields; k++) {
+          if (!strcmp(et->field_names[k], "path")) record_set_steal(r, k, value_cstr(g.gl_pathv[i] + prefix));
+          else if (!strcmp(et->field_names[k], "text")) record_set_steal(r, k, value_str(body, len));
+        }
+        list_push_steal(list, r);
+      }
+      free(body);
+    }
+    if (rc == 0) globfree(&g);
+    *out = list;
+    return true;
+  }
+  case SRC_CSV:
+  case SRC_HTTP:
+    snprintf(err, errlen, "context `%s`: the %s source is not available in this build yet", c->name,
+             c->source == SRC_CSV ? "csv" : "http");
+    return false;
+  }
+  return false;
+}
+
+static bool sched_context(void *ctx, uint32_t c, Value *out, char *err, size_t errlen) {
+  Sched *s = ctx;
+  if (!s->ctx_loaded[c]) {
+    if (!load_context(s, &s->img->contexts[c], &s->ctx_values[c], err, errlen)) return false;
+    s->ctx_loaded[c] = true;
+  }
+  *out = value_retain(s->ctx_values[c]);
+  return true;
+}
+
+/* ---- items ---------------------------------------------------------------------------------- */
+
+static void sched_wake(void *ctx, Task *t) { rq_push(ctx, t); }
+static void sched_spawn(void *ctx, Task *t) { rq_push(ctx, t); }
+
+/* Write one trace event (and its nested loop events) for item `item`. */
+static void write_trace(Sched *s, uint64_t item, TraceEvent *ev, uint32_t n, uint64_t *seq) {
+  for (uint32_t i = 0; i < n; i++) {
+    if (ev[i].line && s->trace)
+      fprintf(s->trace, "{\"item\":%llu,\"seq\":%llu,%s\n", (unsigned long long)item, (unsigned long long)(*seq)++,
+              ev[i].line + 1);
+    if (ev[i].data && s->record) {
+      Exchange *x = ev[i].data;
+      char err[256];
+      if (!cassette_append(s->record, &x->req, x->key, x->reply ? x->reply : "", x->len, x->in_tok, x->out_tok, err,
+                           sizeof err))
+        fprintf(stderr, "flowc: error: recording: %s\n", err);
+    }
+    write_trace(s, item, ev[i].sub, ev[i].nsub, seq);
+  }
+}
+
+/* Commit finished items in input order. */
+static void commit(Sched *s) {
+  for (;;) {
+    Slot *slot = &s->slots[s->next_commit % s->window];
+    if (slot->state != SLOT_DONE || slot->item != s->next_commit) return;
+    uint64_t seq = 0;
+    write_trace(s, slot->item, slot->trace, slot->ntrace, &seq);
+    if (slot->output) {
+      fputs(slot->output, s->out);
+      fputc('\n', s->out);
+      s->ok++;
+    } else if (slot->skipped) {
+      s->skipped++;
+    } else {
+      s->failed++;
+      if (s->errors) {
+        json_t *e = json_pack("{s:I, s:s}", "item", (json_int_t)slot->item, "error", slot->error);
+        char *text = json_dumps(e, JSON_COMPACT);
+        fprintf(s->errors, "%s\n", text);
+        free(text);
+        json_decref(e);
+      }
+      fprintf(stderr, "flowc: item %llu failed: %s\n", (unsigned long long)slot->item, slot->error);
+      if (!s->opt->keep_going) s->stop = true;
+    }
+    free(slot->output);
+    free(slot->error);
+    trace_events_free(slot->trace, slot->ntrace);
+    memset(slot, 0, sizeof *slot);
+    s->next_commit++;
+    s->inflight--;
+    if (s->stop) return;
+  }
+}
+
+static void sched_finished(void *ctx, Task *t) {
+  Sched *s = ctx;
+  Slot *slot = &s->slots[t->item % s->window];
+  const Image *img = s->img;
+  char where[256];
+  if (t->state == TASK_DONE) {
+    slot->output = value_to_json_text(img, img->flows[img->main_flow].ret_type, t->result);
+  } else if (t->state == TASK_SKIPPED) {
+    slot->skipped = true;
+  } else {
+    size_t n = strlen(t->error) + 300;
+    slot->error = xmalloc(n);
+    const char *root = s->opt->root && strcmp(s->opt->root, ".") ? s->opt->root : NULL;
+    snprintf(slot->error, n, "%s (at %s%s%s)", t->error, root ? root : "", root ? "/" : "",
+             vm_pos_str(img, t->error_pos, where, sizeof where));
+  }
+  slot->trace = t->trace;
+  slot->ntrace = t->ntrace;
+  t->trace = NULL;
+  t->ntrace = 0;
+  slot->state = SLOT_DONE;
+  slot->task = NULL;
+  vm_task_free(t);
+  commit(s);
+}
+
+/* The next input line as main's arguments; false at the end of input.
+ * A line that does not decode makes a failed item. */
+static bool next_input(Sched *s, Value *args, char **error) {
+  const Image *img = s->img;
+  const ImgFlow *mf = &img->flows[img->main_flow];
+  *error = NULL;
+  if (!s->in) {
+    if (s->next_item > 0) return false; /* no input: one run with no arguments */
+    return true;
+  }
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  do {
+    n = getline(&line, &cap, s->in);
+    s->line_no++;
+  } while (n >= 0 && (n == 0 || (n == 1 && line[0] == '\n')));
+  if (n < 0) {
+    free(line);
+    return false;
+  }
+  char err[1024];
+  json_error_t je;
+  json_t *j = json_loadb(line, (size_t)n, 0 | JSON_DECODE_ANY, &je);
+  free(line);
+  if (!j) {
+    snprintf(err, sizeof err, "input line %llu is not JSON: %s", (unsigned long long)s->line_no, je.text);
+    *error = xstrdup(err);
+    return true;
+  }
+  bool ok = true;
+  if (mf->nparams == 1) {
+    ok = json_to_value(img, mf->param_types[0], j, JV_STRICT, &args[0], err, sizeof err);
+  } else {
+    for (uint32_t i = 0; i < mf->nparams && ok; i++) {
+      json_t *f = json_is_object(j) ? json_object_get(j, mf->param_names[i]) : NULL;
+      if (!f) {
+        snprintf(err, sizeof err, "expected an object with a field \"%s\"", mf->param_names[i]);
+        ok = false;
+      } else {
+        ok = json_to_value(img, mf->param_types[i], f, JV_STRICT, &args[i], err, sizeof err);
+      }
+    }
+  }
+  json_decref(j);
+  if (!ok) {
+    char msg[1200];
+    snprintf(msg, sizeof msg, "input line %llu: %s", (unsigned long long)s->line_no, err);
+    *error = xstrdup(msg);
+  }
+  return true;
+}
+
+/* Admit input items while the window has room. */
+static void admit(Sched *s) {
+  const Image *img = s->img;
+  const ImgFlow *mf = &img->flows[img->main_flow];
+  while (!s->stop && !s->input_done && s->inflight < s->window) {
+    Value *args = xmalloc((mf->nparams + 1) * sizeof *args);
+    for (uint32_t i = 0; i < mf->nparams; i++) args[i] = value_none();
+    char *error;
+    if (!next_input(s, args, &error)) {
+      s->input_done = true;
+      free(args);
+      return;
+    }
+    uint64_t item = s->next_item++;
+    Slot *slot = &s->slots[item % s->window];
+    memset(slot, 0, sizeof *slot);
+    slot->item = item;
+    s->inflight++;
+    if (error) {
+      for (uint32_t i = 0; i < mf->nparams; i++) value_release(args[i]);
+      free(args);
+      slot->error = error;
+      slot->state = SLOT_DONE;
+      commit(s);
+      continue;
+    }
+    slot->state = SLOT_RUNNING;
+    slot->task = vm_task_new(&s->vm, mf->fn, args, mf->nparams, item);
+    free(args);
+    rq_push(s, slot->task);
+  }
+}
+
+/* ---- the loop ---------------------------------------------------------------------------------- */
+
+static FILE *open_out(const char *path, const char *what) {
+  if (!path || !strcmp(path, "-")) return stdout;
+  FILE *f = fopen(path, "w");
+  if (!f) fprintf(stderr, "flowc: error: cannot write %s `%s`: %s\n", what, path, strerror(errno));
+  return f;
+}
+
+static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
+  memset(s, 0, sizeof *s);
+  s->img = img;
+  s->opt = opt;
+  s->window = opt->concurrency ? opt->concurrency : 16;
+  s->slots = calloc(s->window, sizeof *s->slots);
+  s->ctx_values = calloc(img->ncontexts + 1, sizeof *s->ctx_values);
+  s->ctx_loaded = calloc(img->ncontexts + 1, sizeof *s->ctx_loaded);
+  if (!s->slots || !s->ctx_values || !s->ctx_loaded) flow_oom();
+  VmHost host = {s, sched_call, sched_context, sched_wake, sched_spawn, sched_finished};
+  vm_init(&s->vm, img, host, s->window);
+  char err[512];
+  if (opt->nswaps) {
+    s->model_map = xmalloc((img->nmodels + 1) * sizeof *s->model_map);
+    for (uint32_t i = 0; i < img->nmodels; i++) s->model_map[i] = (int32_t)i;
+    for (uint32_t k = 0; k < opt->nswaps; k++) {
+      int32_t from = -1, to = -1;
+      for (uint32_t i = 0; i < img->nmodels; i++) {
+        if (!strcmp(img->models[i].name, opt->swaps[k].from)) from = (int32_t)i;
+        if (!strcmp(img->models[i].name, opt->swaps[k].to)) to = (int32_t)i;
+      }
+      if (from < 0 || to < 0) {
+        fprintf(stderr, "flowc: error: --model %s=%s: expected two model bindings of the program, found no binding `%s`\n",
+                opt->swaps[k].from, opt->swaps[k].to, from < 0 ? opt->swaps[k].from : opt->swaps[k].to);
+        return false;
+      }
+      s->model_map[from] = to;
+    }
+  }
+  if (opt->input) {
+    s->in = strcmp(opt->input, "-") ? fopen(opt->input, "r") : stdin;
+    if (!s->in) {
+      fprintf(stderr, "flowc: error: cannot read input `%s`: %s\n", opt->input, strerror(errno));
+      return false;
+    }
+  } else if (img->flows[img->main_flow].nparams > 0) {
+    fprintf(stderr, "flowc: error: `main` takes %u parameter%s; give the items with --input FILE.jsonl\n",
+            img->flows[img->main_flow].nparams, img->flows[img->main_flow].nparams == 1 ? "" : "s");
+    return false;
+  }
+  if (!(s->out = open_out(opt->output, "output"))) return false;
+  if (opt->errors && !(s->errors = open_out(opt->errors, "errors"))) return false;
+  if (opt->trace && !(s->trace = open_out(opt->trace, "trace"))) return false;
+  if (opt->replay && !(s->replay = cassette_open_replay(opt->replay, err, sizeof err))) {
+    fprintf(stderr, "flowc: error: %s\n", err);
+    return false;
+  }
+  if (opt->record) {
+    char hex[65];
+    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", img->hash[i]);
+    if (!(s->record = cassette_open_record(opt->record, hex, err, sizeof err))) {
+      fprintf(stderr, "flowc: error: %s\n", err);
+      return false;
+    }
+  }
+  return true;
+}
+
+static void teardown(Sched *s) {
+  while (s->rq_len) {
+    Task *t = rq_pop(s);
+    (void)t; /* tasks still queued belong to slots or forks, freed below */
+  }
+  for (size_t i = 0; i < s->nevents; i++) {
+    value_release(value_obj(V_FUTURE, &s->events[i].future->obj));
+    free(s->events[i].reply);
+    free(s->events[i].failure);
+  }
+  for (uint32_t i = 0; i < s->window; i++) { /* tasks still running are freed by vm_free */
+    free(s->slots[i].output);
+    free(s->slots[i].error);
+    trace_events_free(s->slots[i].trace, s->slots[i].ntrace);
+  }
+  for (uint32_t i = 0; i < s->img->ncontexts; i++) value_release(s->ctx_values[i]);
+  free(s->ctx_values);
+  free(s->ctx_loaded);
+  free(s->slots);
+  free(s->runq);
+  free(s->events);
+  free(s->model_map);
+  vm_free(&s->vm);
+  if (s->in && s->in != stdin) fclose(s->in);
+  if (s->out && s->out != stdout) fclose(s->out);
+  else if (s->out) fflush(s->out);
+  if (s->errors && s->errors != stdout) fclose(s->errors);
+  if (s->trace && s->trace != stdout) fclose(s->trace);
+  cassette_close(s->replay);
+  cassette_close(s->record);
+}
+
+int run_image(const Image *img, const RunOptions *opt) {
+  if (img->main_flow < 0) {
+    fprintf(stderr, "flowc: error: the program has no `flow main`; expected one to run\n");
+    return RUN_USAGE;
+  }
+  Sched s;
+  if (!setup(&s, img, opt)) {
+    teardown(&s);
+    return RUN_USAGE;
+  }
+  admit(&s);
+  while (!s.stop) {
+    while (s.rq_len && !s.stop) vm_run(&s.vm, rq_pop(&s));
+    if (s.stop) break;
+    admit(&s);
+    if (s.rq_len) continue;
+    if (!s.nevents) break;
+    Event e = events_pop(&s);
+    if (e.at > s.now) s.now = e.at;
+    complete(&s, &e);
+  }
+  int status = s.failed ? RUN_ITEMS_FAILED : RUN_OK;
+  if (!s.stop && s.inflight) {
+    fprintf(stderr, "flowc: internal error: %u item%s never finished\n", s.inflight, s.inflight == 1 ? "" : "s");
+    status = RUN_ITEMS_FAILED;
+  }
+  teardown(&s);
+  return status;
+}

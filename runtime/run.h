@@ -1,0 +1,47 @@
+/* run.h - running a program over a stream of input items (`flowc run`).
+ *
+ * The scheduler admits input items up to the concurrency window, runs their
+ * tasks on the VM, issues their effects to a provider (mock, replay, and the
+ * network providers later), and commits results strictly in input order: the
+ * output, the error report, the logical trace and a recorded cassette are
+ * byte-identical whatever order replies arrive in (docs/determinism.md). */
+#ifndef FLOW_RUN_H
+#define FLOW_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "image.h"
+
+/* Exit statuses of a run (docs/running.md). */
+enum {
+  RUN_OK = 0,          /* every item succeeded */
+  RUN_ITEMS_FAILED = 1,/* some item failed (with --keep-going: all others were written) */
+  RUN_USAGE = 2,       /* bad flags, unreadable files, a malformed cassette */
+};
+
+typedef struct RunModelSwap {
+  const char *from, *to;  /* --model FROM=TO: calls bound to FROM use binding TO */
+} RunModelSwap;
+
+typedef struct RunOptions {
+  const char *input;      /* JSON Lines path, "-" for stdin, NULL for none */
+  const char *output;     /* path or "-" (default) */
+  const char *errors;     /* --errors path: one JSON line per failed item, or NULL */
+  const char *trace;      /* --trace path: the logical trace, or NULL */
+  const char *replay;     /* --replay cassette, or NULL */
+  const char *record;     /* --record cassette, or NULL */
+  bool mock;              /* --mock: every binding answers with the mock provider */
+  uint64_t seed;          /* --seed: mock latency draws */
+  double mock_latency_ms; /* maximum seeded mock latency (0: none) */
+  uint32_t concurrency;   /* --concurrency: model calls and items in flight */
+  bool keep_going;        /* --keep-going: failed items do not stop the run */
+  RunModelSwap *swaps;
+  uint32_t nswaps;
+  const char *root;       /* the program's folder: context paths and messages are relative to it */
+} RunOptions;
+
+/* Run `img`'s main flow; messages go to stderr. Returns a RUN_* status. */
+int run_image(const Image *img, const RunOptions *opt);
+
+#endif

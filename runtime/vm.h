@@ -1,0 +1,126 @@
+/* vm.h - the interpreter of Image functions, as cooperative tasks.
+ *
+ * A Task runs one call tree (an input item, or one iteration of a parallel
+ * loop) on its own register stack. Effects (model calls, judges, parallel
+ * loops) do not block: they leave a Future in a register, and the task goes
+ * on until an instruction reads that register; then it suspends, and the
+ * scheduler (runtime/run.c) resumes it when the future resolves. Everything
+ * a task computes depends only on its inputs and on effect results, never on
+ * timing, which is the root of the determinism contract (docs/determinism.md).
+ *
+ * The VM knows nothing of providers: effects go through VmHost callbacks. */
+#ifndef FLOW_VM_H
+#define FLOW_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "builtins.h"
+#include "image.h"
+#include "value.h"
+
+typedef struct Task Task;
+typedef struct Vm Vm;
+
+typedef enum FutureState { FUT_PENDING, FUT_DONE, FUT_FAILED } FutureState;
+
+/* The result of an effect, shared by the registers that hold it. */
+typedef struct Future {
+  Obj obj;                  /* tag V_FUTURE */
+  uint8_t state;
+  Value value;              /* FUT_DONE: owned */
+  char *error;              /* FUT_FAILED: owned message */
+  uint32_t error_pos;       /* position of the failure */
+  Task **waiters;           /* tasks suspended on it (borrowed) */
+  uint32_t nwaiters, cap;
+} Future;
+
+Future *future_new(void);
+/* Resolve with a value (stolen) or an error (copied); wakes the waiters. */
+void future_resolve(Vm *vm, Future *f, Value v);
+void future_fail(Vm *vm, Future *f, const char *msg, uint32_t pos);
+
+/* One entry of a task's logical trace: a JSON line (owned, without the item
+ * number), or the slot of a parallel loop, filled with its iterations'
+ * traces in iteration order when the loop completes, so the trace never
+ * depends on which iteration finished first. `data` is the scheduler's
+ * payload for the entry (an exchange to record), freed with `free_data`. */
+typedef struct TraceEvent {
+  char *line;
+  struct TraceEvent *sub;
+  uint32_t nsub;
+  void *data;
+  void (*free_data)(void *);
+} TraceEvent;
+
+typedef enum TaskState { TASK_RUNNABLE, TASK_WAITING, TASK_DONE, TASK_FAILED, TASK_SKIPPED } TaskState;
+
+/* Host callbacks: the scheduler's side of effects. */
+typedef struct VmHost {
+  void *ctx;
+  /* Issue model call: prompt `p` (or -1 and `model` for a judge) with the
+   * rendered messages (borrowed), feedback (none or list of strings) and a
+   * model override (-1: none). Returns a new pending or resolved future. */
+  Future *(*call)(void *ctx, Task *t, int32_t prompt, int32_t model, Value messages, Value feedback, uint32_t pos);
+  /* The value of context `c` (read once per run); false + err on failure. */
+  bool (*context)(void *ctx, uint32_t c, Value *out, char *err, size_t errlen);
+  /* A task is runnable again (the scheduler queues it). */
+  void (*wake)(void *ctx, Task *t);
+  /* A new task was created by FORK (the scheduler queues it). */
+  void (*spawn)(void *ctx, Task *t);
+  /* A task finished (done, failed or skipped). */
+  void (*finished)(void *ctx, Task *t);
+} VmHost;
+
+struct Vm {
+  const Image *img;
+  VmHost host;
+  BuiltinCtx *builtins;
+  uint32_t default_width;   /* parallel width of loops without `parallel N` */
+  uint64_t next_task_id;
+  Task *live;               /* every task not yet freed (for teardown) */
+  struct Fork *forks;       /* every loop not yet joined */
+  unsigned char reg_mask[OP_COUNT]; /* per opcode: which operands are registers to force */
+};
+
+struct Task {
+  uint64_t id;
+  uint64_t item;            /* input item number (0-based) */
+  Task *parent;             /* FORK parent, NULL for an item's root task */
+  uint32_t index;           /* position among the parent's fork children */
+  struct Fork *fork;        /* the fork this task belongs to */
+  TaskState state;
+  Future *waiting;          /* TASK_WAITING: the future it waits on (a reference) */
+  Value result;             /* TASK_DONE: owned */
+  char *error;              /* TASK_FAILED: owned */
+  uint32_t error_pos;
+  struct Frame *frames;
+  uint32_t nframes, frames_cap;
+  Value *regs;
+  uint32_t nregs, regs_cap;
+  TraceEvent *trace;        /* logical trace, in program order */
+  uint32_t ntrace, trace_cap;
+  void *user;               /* the scheduler's per-task data */
+  Task *live_prev, *live_next;
+  Vm *vm;
+};
+
+void vm_init(Vm *vm, const Image *img, VmHost host, uint32_t default_width);
+/* Free the VM and every task and loop still alive (a run that stopped early). */
+void vm_free(Vm *vm);
+
+/* A new runnable task calling function `fn` with `args` (stolen). */
+Task *vm_task_new(Vm *vm, uint32_t fn, Value *args, uint32_t nargs, uint64_t item);
+void vm_task_free(Task *t);
+
+/* Run `t` until it finishes or waits on a future. */
+void vm_run(Vm *vm, Task *t);
+
+/* Append an event to the task's trace (takes ownership of `line` and `data`). */
+void task_trace(Task *t, char *line, void *data, void (*free_data)(void *));
+void trace_events_free(TraceEvent *ev, uint32_t n);
+
+/* "file.flow:12:3" for a position index (static buffer in `buf`). */
+const char *vm_pos_str(const Image *img, uint32_t pos, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,21 @@
+# run.cmake - flowc run: determinism across seeds and concurrency, record and
+# replay, bytecode round trips and refusals, bounded memory on streamed input.
+foreach(t determinism replay bytecode_cli)
+  add_test(NAME run.${t}
+           COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/${t}.sh $<TARGET_FILE:flowc> ${CMAKE_CURRENT_SOURCE_DIR})
+  set_tests_properties(run.${t} PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed" TIMEOUT 900)
+endforeach()
+# A million items in the normal build; fewer under the sanitizers (slower,
+# and their allocator keeps more memory), with a bound to match.
+if(FLOW_SANITIZE)
+  set(FLOW_MEMORY_ITEMS 50000)
+  set(FLOW_MEMORY_MB 200)
+else()
+  set(FLOW_MEMORY_ITEMS 1000000)
+  set(FLOW_MEMORY_MB 64)
+endif()
+add_test(NAME run.memory
+         COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/memory.sh $<TARGET_FILE:flowc> ${FLOW_MEMORY_ITEMS} ${FLOW_MEMORY_MB})
+set_tests_properties(run.memory PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed" TIMEOUT 900
+                     # ASan's quarantine of freed memory would otherwise dominate the peak
+                     ENVIRONMENT "ASAN_OPTIONS=quarantine_size_mb=8")
