@@ -32,6 +32,8 @@ typedef struct Event {
   int32_t prompt;           /* -1: judge */
   uint32_t out_type;
   uint32_t pos;
+  uint32_t binding;
+  double latency;           /* simulated time the provider takes to answer */
   char *failure;            /* owned: the provider could not answer */
 } Event;
 
@@ -70,6 +72,12 @@ typedef struct Sched {
   size_t nevents, events_cap;
   uint64_t seq;
   double now;
+  /* calls waiting for a free slot (global --concurrency, or the binding's
+   * `limits { concurrency }`), in issue order */
+  Event *waiting;
+  size_t nwaiting, waiting_cap;
+  uint32_t inflight_calls;
+  uint32_t *binding_inflight;
   /* items */
   FILE *in;
   bool input_done;
@@ -178,6 +186,47 @@ static const char JUDGE_SCHEMA[] =
     "{\"type\":\"object\",\"properties\":{\"score\":{\"type\":\"number\"}},\"required\":[\"score\"],"
     "\"additionalProperties\":false}";
 
+/* Can a call on `binding` start now? */
+static bool slot_free(Sched *s, uint32_t binding) {
+  int64_t limit = s->img->models[binding].concurrency;
+  return s->inflight_calls < s->window && (limit <= 0 || s->binding_inflight[binding] < (uint64_t)limit);
+}
+
+/* Start the call (its reply completes `latency` from now), or queue it. */
+static void issue_or_wait(Sched *s, Event e) {
+  if (slot_free(s, e.binding)) {
+    s->inflight_calls++;
+    s->binding_inflight[e.binding]++;
+    e.at = s->now + e.latency;
+    events_push(s, e);
+    return;
+  }
+  if (s->nwaiting == s->waiting_cap) {
+    s->waiting_cap = s->waiting_cap ? s->waiting_cap * 2 : 64;
+    s->waiting = xrealloc(s->waiting, s->waiting_cap * sizeof *s->waiting);
+  }
+  s->waiting[s->nwaiting++] = e;
+}
+
+/* A call ended: start the waiting calls that now fit, in issue order. */
+static void release_slot(Sched *s, uint32_t binding) {
+  s->inflight_calls--;
+  s->binding_inflight[binding]--;
+  size_t keep = 0;
+  for (size_t i = 0; i < s->nwaiting; i++) {
+    if (slot_free(s, s->waiting[i].binding)) {
+      Event e = s->waiting[i];
+      s->inflight_calls++;
+      s->binding_inflight[e.binding]++;
+      e.at = s->now + e.latency;
+      events_push(s, e);
+    } else {
+      s->waiting[keep++] = s->waiting[i];
+    }
+  }
+  s->nwaiting = keep;
+}
+
 /* VmHost.call: build the request, get the reply from the provider, and
  * schedule its completion on the virtual clock. */
 static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Value messages, Value feedback,
@@ -246,7 +295,8 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
              m->name);
     e.failure = xstrdup(msg);
   }
-  if (s->opt->mock_latency_ms > 0) e.at = s->now + mock_latency_ms(x->key, s->opt->seed, s->opt->mock_latency_ms);
+  e.binding = binding;
+  if (s->opt->mock_latency_ms > 0) e.latency = mock_latency_ms(x->key, s->opt->seed, s->opt->mock_latency_ms);
   if (x->reply) {
     e.reply = xmalloc(x->len + 1);
     memcpy(e.reply, x->reply, x->len + 1);
@@ -257,8 +307,9 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
   snprintf(line, sizeof line, "{\"event\":\"%s\",\"name\":\"%s\",\"binding\":\"%s\",\"key\":\"%s\"}",
            p ? "prompt" : "judge", name, m->name, x->key);
   task_trace(t, xstrdup(line), x, exchange_free);
-  events_push(s, e);
-  return e.future;
+  Future *result = e.future;
+  issue_or_wait(s, e);
+  return result;
 }
 
 /* An event's time has come: decode the reply and resolve its future. */
@@ -637,7 +688,8 @@ static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
   s->slots = calloc(s->window, sizeof *s->slots);
   s->ctx_values = calloc(img->ncontexts + 1, sizeof *s->ctx_values);
   s->ctx_loaded = calloc(img->ncontexts + 1, sizeof *s->ctx_loaded);
-  if (!s->slots || !s->ctx_values || !s->ctx_loaded) flow_oom();
+  s->binding_inflight = calloc(img->nmodels + 1, sizeof *s->binding_inflight);
+  if (!s->slots || !s->ctx_values || !s->ctx_loaded || !s->binding_inflight) flow_oom();
   VmHost host = {s, sched_call, sched_context, sched_wake, sched_spawn, sched_finished};
   vm_init(&s->vm, img, host, s->window);
   char err[512];
@@ -697,6 +749,13 @@ static void teardown(Sched *s) {
     free(s->events[i].reply);
     free(s->events[i].failure);
   }
+  for (size_t i = 0; i < s->nwaiting; i++) {
+    value_release(value_obj(V_FUTURE, &s->waiting[i].future->obj));
+    free(s->waiting[i].reply);
+    free(s->waiting[i].failure);
+  }
+  free(s->waiting);
+  free(s->binding_inflight);
   for (uint32_t i = 0; i < s->window; i++) { /* tasks still running are freed by vm_free */
     free(s->slots[i].output);
     free(s->slots[i].error);
@@ -738,6 +797,7 @@ int run_image(const Image *img, const RunOptions *opt) {
     if (!s.nevents) break;
     Event e = events_pop(&s);
     if (e.at > s.now) s.now = e.at;
+    release_slot(&s, e.binding);
     complete(&s, &e);
   }
   int status = s.failed ? RUN_ITEMS_FAILED : RUN_OK;
