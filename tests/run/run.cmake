@@ -5,6 +5,8 @@ foreach(t determinism replay bytecode_cli)
            COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/${t}.sh $<TARGET_FILE:flowc> ${CMAKE_CURRENT_SOURCE_DIR})
   set_tests_properties(run.${t} PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed" TIMEOUT 900)
 endforeach()
+add_test(NAME run.cli COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/cli_run.sh $<TARGET_FILE:flowc>)
+set_tests_properties(run.cli PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed")
 # A million items in the normal build; fewer under the sanitizers (slower,
 # and their allocator keeps more memory), with a bound to match.
 if(FLOW_SANITIZE)
