@@ -30,7 +30,8 @@ typedef struct Frame {
  * and the results so far, by iteration index. */
 typedef struct Fork {
   Future *future;           /* owned reference; resolves with the joined list */
-  Task *parent;
+  Task *parent;             /* NULL once the parent ended (failed) before the loop */
+  uint64_t item;
   uint32_t fn;
   Value list;               /* the items (owned) */
   Value *captures;          /* owned */
@@ -225,6 +226,9 @@ Task *vm_task_new(Vm *vm, uint32_t fn, Value *args, uint32_t nargs, uint64_t ite
 
 void vm_task_free(Task *t) {
   if (!t) return;
+  /* loops this task started go on without it (their results are dropped) */
+  for (Fork *k = t->vm->forks; k; k = k->live_next)
+    if (k->parent == t) k->parent = NULL;
   if (t->live_prev) t->live_prev->live_next = t->live_next;
   else t->vm->live = t->live_next;
   if (t->live_next) t->live_next->live_prev = t->live_prev;
@@ -269,7 +273,7 @@ static void fork_start_next(Vm *vm, Fork *k) {
   Value *args = xmalloc((1 + k->ncaptures) * sizeof *args);
   args[0] = value_retain(value_as_list(k->list)->items[i]);
   for (uint32_t c = 0; c < k->ncaptures; c++) args[1 + c] = value_retain(k->captures[c]);
-  Task *child = vm_task_new(vm, k->fn, args, 1 + k->ncaptures, k->parent->item);
+  Task *child = vm_task_new(vm, k->fn, args, 1 + k->ncaptures, k->item);
   free(args);
   child->parent = k->parent;
   child->index = i;
@@ -304,16 +308,18 @@ static void fork_free(Fork *k) {
  * the lowest iteration) the loop's future. */
 static void fork_join(Vm *vm, Fork *k) {
   Task *parent = k->parent;
-  TraceEvent *slot = &parent->trace[k->slot];
   uint32_t total = 0;
   for (uint32_t i = 0; i < k->n; i++) total += k->ntraces[i];
-  slot->sub = xmalloc((total + 1) * sizeof *slot->sub);
-  for (uint32_t i = 0; i < k->n; i++) {
-    if (k->ntraces[i]) memcpy(slot->sub + slot->nsub, k->traces[i], k->ntraces[i] * sizeof *slot->sub);
-    slot->nsub += k->ntraces[i];
-    free(k->traces[i]);
-    k->traces[i] = NULL;
-    k->ntraces[i] = 0;
+  if (parent) {
+    TraceEvent *slot = &parent->trace[k->slot];
+    slot->sub = xmalloc((total + 1) * sizeof *slot->sub);
+    for (uint32_t i = 0; i < k->n; i++) {
+      if (k->ntraces[i]) memcpy(slot->sub + slot->nsub, k->traces[i], k->ntraces[i] * sizeof *slot->sub);
+      slot->nsub += k->ntraces[i];
+      free(k->traces[i]);
+      k->traces[i] = NULL;
+      k->ntraces[i] = 0;
+    }
   }
   for (uint32_t i = 0; i < k->n; i++) {
     if (k->errors[i]) {
@@ -368,6 +374,7 @@ static Future *fork_begin(Vm *vm, Task *t, uint32_t fn, Value list, int64_t widt
   Future *result = k->future;
   result->obj.refs++; /* one for the register, one for the fork */
   k->parent = t;
+  k->item = t->item;
   k->fn = fn;
   k->list = value_retain(list);
   k->n = value_as_list(list)->len;
@@ -578,6 +585,7 @@ void vm_run(Vm *vm, Task *t) {
         if (in->op == OP_NEWMAP) n *= 2;
         for (uint32_t i = 0; i < n; i++) FORCE(base + i);
         if (in->op == OP_FORK) {
+          FORCE(in->c);
           FORCE(in->c + 1);
           for (uint32_t i = 0; i < in->d; i++) FORCE(in->c + 2 + i);
         }
