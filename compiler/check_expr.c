@@ -744,7 +744,7 @@ static const Builtin BUILTINS[] = {
   {"filter", "*", NULL},      {"sort_by", "*", NULL},      {"keys", "*", NULL},          {"values", "*", NULL},
   {"json", "*", NULL},        {"str", "*", NULL},           {"int", "*", NULL},
   {"float", "*", NULL},       {"format", "fi>s", NULL},     {"judge", "ms>f", NULL},
-  {"similarity", "ss>f", NULL},
+  {"similarity", "ss>f", NULL},  {"format_date", "ss>s", NULL}, {"zip", "*", NULL},
 };
 #define NBUILTINS (sizeof BUILTINS / sizeof BUILTINS[0])
 
@@ -983,6 +983,19 @@ static Type *check_builtin(Checker *c, Expr *e, const char *name) {
     Diag *d = diag_add(c->diags, DIAG_E0201, a0->span, "type mismatch: `%s` expects %s, found `%s`", name,
                        want, tstr(c, t));
     diag_set_label(d, "this is `%s`", tstr(c, t));
+    return &c->tt.error;
+  }
+  if (!strcmp(name, "zip")) {
+    if (n != 2) return builtin_arity(c, e, name, "2 arguments (two lists)");
+    Type *ta = check_expr(c, a0, NULL);
+    Type *tb = check_expr(c, a1, ta->kind == T_LIST ? ta : NULL);
+    if (ta->kind == T_ERROR || tb->kind == T_ERROR) return &c->tt.error;
+    Type *j = ta->kind == T_LIST && tb->kind == T_LIST ? type_join(&c->tt, ta, tb) : NULL;
+    if (j && j->kind == T_LIST) return type_list(&c->tt, j);
+    Diag *d = diag_add(c->diags, DIAG_E0201, e->span,
+                       "type mismatch: `zip` pairs two lists of one element type, found `%s` and `%s`", tstr(c, ta),
+                       tstr(c, tb));
+    diag_set_label(d, "expected two `T[]`");
     return &c->tt.error;
   }
   if (!strcmp(name, "contains")) {

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "arena.h"
 #include "json_value.h"
@@ -1233,6 +1234,67 @@ static bool bi_format(Call *c, Value *out) {
   return true;
 }
 
+/* zip(xs, ys): pairs [x, y] of elements at the same index, as long as the
+ * shorter list. */
+static bool bi_zip(Call *c, Value *out) {
+  List *a, *b;
+  if (!arg_list(c, 0, &a) || !arg_list(c, 1, &b)) return false;
+  uint32_t n = a->len < b->len ? a->len : b->len;
+  Value l = value_list(n);
+  for (uint32_t i = 0; i < n; i++) {
+    Value pair = value_list(2);
+    list_push_steal(pair, value_retain(a->items[i]));
+    list_push_steal(pair, value_retain(b->items[i]));
+    list_push_steal(l, pair);
+  }
+  *out = l;
+  return true;
+}
+
+/* format_date(date, pattern): an ISO 8601 date ("2026-11-24", optionally
+ * with "T14:05" or "T14:05:09" and a trailing "Z") printed with strftime
+ * conversions (%Y %m %d %H %M %S %B %b %A %a %j %%) in the C locale. There
+ * is no clock: dates come from the data, so runs stay deterministic. */
+static bool bi_format_date(Call *c, Value *out) {
+  Str *d, *pat;
+  if (!arg_str(c, 0, &d) || !arg_str(c, 1, &pat)) return false;
+  int y = 0, mo = 0, da = 0, h = 0, mi = 0, se = 0, used = 0;
+  int fields = sscanf(d->data, "%4d-%2d-%2d%n", &y, &mo, &da, &used);
+  if (fields == 3 && (d->data[used] == 'T' || d->data[used] == ' ')) {
+    int more = 0;
+    if (sscanf(d->data + used + 1, "%2d:%2d%n", &h, &mi, &more) == 2) {
+      used += 1 + more;
+      if (d->data[used] == ':' && sscanf(d->data + used + 1, "%2d%n", &se, &more) == 1) used += 1 + more;
+    }
+  }
+  if (fields == 3 && d->data[used] == 'Z') used++;
+  static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (fields != 3 || (size_t)used != d->len || mo < 1 || mo > 12 || da < 1 || da > mdays[mo - 1] || h > 23 ||
+      mi > 59 || se > 60 || (mo == 2 && da == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)))
+    return fail(c, "`format_date` expects an ISO date such as \"2026-11-24\" or \"2026-11-24T14:05:00Z\", found \"%.40s\"",
+                d->data);
+  struct tm tm;
+  memset(&tm, 0, sizeof tm);
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = da;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = se;
+  /* day of week and of year, without mktime's time zone */
+  int a = (14 - mo) / 12, yy = y + 4800 - a, mm = mo + 12 * a - 3;
+  long jdn = da + (153 * mm + 2) / 5 + 365L * yy + yy / 4 - yy / 100 + yy / 400 - 32045;
+  tm.tm_wday = (int)((jdn + 1) % 7);
+  static const int before[] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  tm.tm_yday = before[mo - 1] + da - 1 + (leap && mo > 2);
+  char buf[512];
+  size_t n = pat->len ? strftime(buf, sizeof buf, pat->data, &tm) : 0;
+  if (pat->len && n == 0) return fail(c, "`format_date`: the pattern gives an empty or too long text");
+  *out = value_str(buf, n);
+  return true;
+}
+
 /* Decode s[0..n) into code points; returns a malloc'd array of *count. */
 static uint32_t *decode_all(const char *s, size_t n, size_t *count) {
   uint32_t *cp = xmalloc(sizeof(uint32_t) * (n ? n : 1));
@@ -1338,6 +1400,8 @@ bool builtin_call(BuiltinCtx *ctx, const Image *img, BuiltinId id, const Value *
   case BI_FORMAT: return bi_format(&c, out);
   case BI_SIMILARITY: return bi_similarity(&c, out);
   case BI_SORT_BY_KEYS: return bi_sort_by_keys(&c, out);
+  case BI_ZIP: return bi_zip(&c, out);
+  case BI_FORMAT_DATE: return bi_format_date(&c, out);
   case BI_COUNT: break;
   }
   return fail(&c, "unknown built-in function #%d", (int)id);
