@@ -14,9 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "arena.h"
 #include "cassette.h"
+#include "http.h"
 #include "json_value.h"
 #include "mock.h"
 #include "request.h"
@@ -35,6 +37,8 @@ typedef struct Event {
   uint32_t binding;
   double latency;           /* simulated time the provider takes to answer */
   char *failure;            /* owned: the provider could not answer */
+  struct NetCall *net;      /* a network call to send (first attempt, retry or fallback) */
+  bool timer;               /* a retry's backoff: at its time the call queues for a slot */
 } Event;
 
 /* One exchange kept for --record, in the trace of the task that made it. */
@@ -44,7 +48,22 @@ typedef struct Exchange {
   char *reply;
   size_t len;
   int64_t in_tok, out_tok;
+  struct NetCall *pending;  /* the network call that will fill in the reply */
 } Exchange;
+
+/* A model call over the network: the request, the attempts made on the
+ * current binding, and the position in the policy's fallback chain. */
+typedef struct NetCall {
+  Request req;              /* own copy; req.messages is a reference */
+  HttpRequest http;         /* built for req.model */
+  Future *future;           /* a reference */
+  Exchange *x;              /* the trace's exchange, NULL once its task is gone */
+  const ImgPolicy *policy;  /* NULL: no retries, no fallbacks */
+  uint32_t attempt;         /* attempts made on the current binding */
+  uint32_t chain;           /* 0: the primary binding; k: fallback k-1 */
+  uint32_t pos;
+  char last_error[512];
+} NetCall;
 
 typedef enum SlotState { SLOT_FREE, SLOT_RUNNING, SLOT_DONE } SlotState;
 
@@ -93,7 +112,38 @@ typedef struct Sched {
   Cassette *replay, *record;
   uint64_t ok, failed, skipped;
   int32_t *model_map;       /* --model swaps: binding -> binding */
+  /* network providers: the HTTP engine, created at the first network call;
+   * from then on the clock is real (ms since t0) */
+  HttpEngine *http;
+  double t0;
+  /* usage per prompt (index nprompts: judges) */
+  struct PromptUsage { uint64_t calls, failures; int64_t in_tok, out_tok; double cost; bool estimated; } *usage;
 } Sched;
+
+static double wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int64_t epoch_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Count a finished call (and its cost, priced from the binding). */
+static void count_usage(Sched *s, int32_t prompt, uint32_t binding, int64_t in_tok, int64_t out_tok, bool estimated,
+                        bool failed) {
+  struct PromptUsage *u = &s->usage[prompt >= 0 ? (uint32_t)prompt : s->img->nprompts];
+  const ImgModel *m = &s->img->models[binding];
+  u->calls++;
+  u->failures += failed;
+  u->in_tok += in_tok;
+  u->out_tok += out_tok;
+  u->cost += (double)in_tok * m->price_input + (double)out_tok * m->price_output;
+  u->estimated |= estimated;
+}
 
 /* ---- run queue and events --------------------------------------------------------------- */
 
@@ -157,6 +207,7 @@ static Event events_pop(Sched *s) {
 
 static void exchange_free(void *p) {
   Exchange *x = p;
+  if (x->pending) x->pending->x = NULL;
   value_release(x->req.messages);
   free(x->reply);
   free(x);
@@ -185,6 +236,146 @@ static Value with_feedback(Value messages, Value feedback) {
 static const char JUDGE_SCHEMA[] =
     "{\"type\":\"object\",\"properties\":{\"score\":{\"type\":\"number\"}},\"required\":[\"score\"],"
     "\"additionalProperties\":false}";
+
+/* ---- network calls ---------------------------------------------------------------- */
+
+static void net_free(NetCall *c) {
+  if (c->x) c->x->pending = NULL;
+  value_release(c->req.messages);
+  provider_http_free(&c->http);
+  if (c->future) value_release(value_obj(V_FUTURE, &c->future->obj));
+  free(c);
+}
+
+/* The delay before attempt `attempt` (1-based retry number): the policy's
+ * backoff with a jitter in [50%, 100%] drawn from the request key, the
+ * attempt and --seed, so a replay waits the same. */
+static double backoff_ms(const Sched *s, const NetCall *c, const char *key) {
+  const ImgPolicy *p = c->policy;
+  if (!p || p->backoff == BACKOFF_NONE) return 0;
+  double d = p->base_ms;
+  if (p->backoff == BACKOFF_EXPONENTIAL)
+    for (uint32_t i = 1; i < c->attempt && d < 1e9; i++) d *= p->factor > 0 ? p->factor : 2;
+  if (p->max_ms > 0 && d > p->max_ms) d = p->max_ms;
+  uint64_t h = 1469598103934665603ull ^ s->opt->seed ^ ((uint64_t)c->attempt << 32);
+  for (const char *k = key; *k; k++) h = (h ^ (unsigned char)*k) * 1099511628211ull;
+  h ^= h >> 29;
+  return d * (0.5 + 0.5 * (double)(h % 1000001) / 1000000.0);
+}
+
+/* Start the HTTP engine on the first network call; the clock turns real. */
+static bool ensure_http(Sched *s, char *err, size_t errlen) {
+  if (s->http) return true;
+  HttpConfig cfg = {s->window, 0, getenv("FLOW_CA_BUNDLE")};
+  s->http = http_engine_new(&cfg, err, errlen);
+  if (!s->http) return false;
+  s->t0 = wall_ms() - s->now;
+  return true;
+}
+
+/* Send the current attempt of `c` (its slot is held). */
+static void net_submit(Sched *s, NetCall *c) {
+  char err[512];
+  double timeout = c->policy && c->policy->timeout_ms > 0 ? c->policy->timeout_ms : 120000;
+  if (!http_submit(s->http, &c->http, (long)timeout, c, err, sizeof err)) {
+    s->inflight_calls--;
+    s->binding_inflight[c->req.model]--;
+    future_fail(&s->vm, c->future, err, c->pos);
+    net_free(c);
+  }
+}
+
+/* Rebuild `c`'s HTTP request for binding `binding`. */
+static bool net_rebind(Sched *s, NetCall *c, uint32_t binding, char *err, size_t errlen) {
+  const ImgModel *m = &s->img->models[binding];
+  c->req.model = binding;
+  c->req.params = m->params;
+  if (c->req.prompt >= 0) {
+    const ImgParams *o = &s->img->prompts[c->req.prompt].params;
+    if (o->set & PARAM_TEMPERATURE) c->req.params.temperature = o->temperature;
+    if (o->set & PARAM_TOP_P) c->req.params.top_p = o->top_p;
+    if (o->set & PARAM_MAX_TOKENS) c->req.params.max_tokens = o->max_tokens;
+    if (o->set & PARAM_SEED) c->req.params.seed = o->seed;
+    if (o->set & PARAM_STOP) {
+      c->req.params.nstop = o->nstop;
+      c->req.params.stop = o->stop;
+    }
+    c->req.params.set |= o->set;
+  }
+  provider_http_free(&c->http);
+  ProviderEnv env = {provider_process_getenv, NULL};
+  return provider_build(&c->req, &env, &c->http, err, errlen);
+}
+
+static void issue_or_wait(Sched *s, Event e);
+static void resolve_reply(Sched *s, Future *f, int32_t prompt, uint32_t out_type, const char *text, size_t len,
+                          uint32_t pos);
+
+/* A network call ended: resolve its future, retry after a backoff, move to
+ * the next fallback binding, or fail with what the provider said. */
+static void net_done(Sched *s, HttpResponse *r) {
+  NetCall *c = r->user;
+  s->inflight_calls--;
+  s->binding_inflight[c->req.model]--;
+  ProviderReply rep;
+  memset(&rep, 0, sizeof rep);
+  if (r->transport_ok) {
+    provider_parse(&c->req, r->status, (const char *const *)r->headers, r->nheaders, r->body, r->len, epoch_ms(), &rep);
+  } else {
+    provider_reply_transport_error(&rep, &c->req, r->timed_out ? PE_TIMEOUT : PE_CONNECTION, r->error);
+  }
+  count_usage(s, c->req.prompt, c->req.model, rep.ok ? rep.input_tokens : 0, rep.ok ? rep.output_tokens : 0,
+              rep.usage_estimated, !rep.ok);
+  if (rep.ok) {
+    if (c->x) {
+      c->x->reply = xmalloc(rep.text_len + 1);
+      memcpy(c->x->reply, rep.text, rep.text_len + 1);
+      c->x->len = rep.text_len;
+      c->x->in_tok = rep.input_tokens;
+      c->x->out_tok = rep.output_tokens;
+    }
+    resolve_reply(s, c->future, c->req.prompt, c->req.out_type, rep.text, rep.text_len, c->pos);
+    provider_reply_free(&rep);
+    net_free(c);
+    return;
+  }
+  snprintf(c->last_error, sizeof c->last_error, "%s", rep.message);
+  char key[65];
+  request_key(&c->req, key);
+  Event e;
+  memset(&e, 0, sizeof e);
+  e.seq = s->seq++;
+  e.net = c;
+  if (rep.retryable && c->policy && c->attempt < c->policy->retry) {
+    c->attempt++;
+    double delay = backoff_ms(s, c, key);
+    if (rep.retry_after_ms > delay) delay = (double)rep.retry_after_ms;
+    e.binding = c->req.model;
+    e.at = s->now + delay;
+    e.timer = true;
+    provider_reply_free(&rep);
+    events_push(s, e);
+    return;
+  }
+  provider_reply_free(&rep);
+  char err[512];
+  while (c->policy && c->chain < c->policy->nfallback) {
+    uint32_t next = c->policy->fallback[c->chain++];
+    c->attempt = 0;
+    if (net_rebind(s, c, next, err, sizeof err)) {
+      e.binding = next;
+      issue_or_wait(s, e);
+      return;
+    }
+    snprintf(c->last_error, sizeof c->last_error, "%s", err);
+  }
+  char msg[1024];
+  const char *name = c->req.prompt >= 0 ? s->img->prompts[c->req.prompt].name : "judge";
+  snprintf(msg, sizeof msg, "%s `%s` failed on binding `%s`: %s", c->req.prompt >= 0 ? "prompt" : "a call of", name,
+           s->img->models[c->req.model].name, c->last_error);
+  future_fail(&s->vm, c->future, msg, c->pos);
+  net_free(c);
+}
 
 /* Can a call on `binding` start now? */
 static bool slot_free(Sched *s, uint32_t binding) {
@@ -289,11 +480,28 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
   } else if (s->opt->mock || m->provider == PROVIDER_MOCK) {
     x->reply = mock_reply(&x->req, x->key, &x->len);
     mock_usage(&x->req, x->reply, &x->in_tok, &x->out_tok);
+    count_usage(s, prompt, binding, x->in_tok, x->out_tok, true, false);
   } else {
-    char msg[512];
-    snprintf(msg, sizeof msg, "binding `%s` needs a network provider, which this build does not run yet; use --mock or --replay",
-             m->name);
-    e.failure = xstrdup(msg);
+    /* a real provider: build the HTTP request now, so a missing key fails
+     * before anything is sent */
+    char err[512];
+    NetCall *c = xmalloc(sizeof *c);
+    memset(c, 0, sizeof *c);
+    c->req = x->req;
+    c->req.messages = value_retain(x->req.messages);
+    c->policy = p && p->policy >= 0 ? &img->policies[p->policy] : NULL;
+    c->pos = pos;
+    ProviderEnv env = {provider_process_getenv, NULL};
+    if (!provider_build(&c->req, &env, &c->http, err, sizeof err) || !ensure_http(s, err, sizeof err)) {
+      e.failure = xstrdup(err);
+      net_free(c);
+    } else {
+      c->future = e.future;
+      e.future->obj.refs++;
+      c->x = x;
+      x->pending = c;
+      e.net = c;
+    }
   }
   e.binding = binding;
   if (s->opt->mock_latency_ms > 0) e.latency = mock_latency_ms(x->key, s->opt->seed, s->opt->mock_latency_ms);
@@ -312,36 +520,56 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
   return result;
 }
 
-/* An event's time has come: decode the reply and resolve its future. */
-static void complete(Sched *s, Event *e) {
+/* A reply arrived for a call of prompt `prompt` (-1: a judge): decode it as
+ * the output type (leniently: fences, prose, trailing commas; then
+ * strictly against the type) and resolve the future, or fail it. */
+static void resolve_reply(Sched *s, Future *f, int32_t prompt, uint32_t out_type, const char *text, size_t len,
+                          uint32_t pos) {
   char err[1024];
   const Image *img = s->img;
-  if (e->failure) {
-    future_fail(&s->vm, e->future, e->failure, e->pos);
-  } else if (e->prompt >= 0 && e->out_type == IMG_TYPE_STRING) {
-    future_resolve(&s->vm, e->future, value_str(e->reply, e->len));
-  } else {
-    json_t *j = json_parse_lenient(e->reply, e->len, err, sizeof err);
-    Value v = value_none();
-    bool ok = false;
-    char msg[1280];
-    if (!j) {
-      snprintf(msg, sizeof msg, "the reply of %s is not JSON: %s",
-               e->prompt >= 0 ? img->prompts[e->prompt].name : "a judge", err);
-    } else if (e->prompt < 0) {
-      json_t *score = json_object_get(j, "score");
-      ok = json_is_number(score);
-      if (ok) v = value_float(json_number_value(score));
-      else snprintf(msg, sizeof msg, "the judge's reply has no number \"score\"");
-    } else {
-      ok = json_to_value(img, e->out_type, j, JV_LENIENT_ENUMS, &v, err, sizeof err);
-      if (!ok) snprintf(msg, sizeof msg, "the reply of prompt `%s` does not match its output type: %s",
-                        img->prompts[e->prompt].name, err);
-    }
-    json_decref(j);
-    if (ok) future_resolve(&s->vm, e->future, v);
-    else future_fail(&s->vm, e->future, msg, e->pos);
+  if (prompt >= 0 && out_type == IMG_TYPE_STRING) {
+    future_resolve(&s->vm, f, value_str(text, len));
+    return;
   }
+  json_t *j = json_parse_lenient(text, len, err, sizeof err);
+  Value v = value_none();
+  bool ok = false;
+  char msg[1280];
+  if (!j) {
+    snprintf(msg, sizeof msg, "the reply of %s is not JSON: %s", prompt >= 0 ? img->prompts[prompt].name : "a judge", err);
+  } else if (prompt < 0) {
+    json_t *score = json_object_get(j, "score");
+    ok = json_is_number(score);
+    if (ok) v = value_float(json_number_value(score));
+    else snprintf(msg, sizeof msg, "the judge's reply has no number \"score\"");
+  } else {
+    ok = json_to_value(img, out_type, j, JV_LENIENT_ENUMS, &v, err, sizeof err);
+    if (!ok) snprintf(msg, sizeof msg, "the reply of prompt `%s` does not match its output type: %s",
+                      img->prompts[prompt].name, err);
+  }
+  json_decref(j);
+  if (ok) future_resolve(&s->vm, f, v);
+  else future_fail(&s->vm, f, msg, pos);
+}
+
+/* An event's time has come. A network call is sent (or, after a backoff,
+ * queued for a slot); an offline reply is decoded. */
+static void complete(Sched *s, Event *e) {
+  if (e->net && e->timer) {
+    Event q = *e;
+    q.timer = false;
+    q.future = NULL;
+    issue_or_wait(s, q);
+    return;
+  }
+  if (e->net) {
+    if (e->future) value_release(value_obj(V_FUTURE, &e->future->obj));
+    net_submit(s, e->net);
+    return;
+  }
+  release_slot(s, e->binding);
+  if (e->failure) future_fail(&s->vm, e->future, e->failure, e->pos);
+  else resolve_reply(s, e->future, e->prompt, e->out_type, e->reply, e->len, e->pos);
   value_release(value_obj(V_FUTURE, &e->future->obj));
   free(e->reply);
   free(e->failure);
@@ -689,7 +917,8 @@ static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
   s->ctx_values = calloc(img->ncontexts + 1, sizeof *s->ctx_values);
   s->ctx_loaded = calloc(img->ncontexts + 1, sizeof *s->ctx_loaded);
   s->binding_inflight = calloc(img->nmodels + 1, sizeof *s->binding_inflight);
-  if (!s->slots || !s->ctx_values || !s->ctx_loaded || !s->binding_inflight) flow_oom();
+  s->usage = calloc(img->nprompts + 1, sizeof *s->usage);
+  if (!s->slots || !s->ctx_values || !s->ctx_loaded || !s->binding_inflight || !s->usage) flow_oom();
   VmHost host = {s, sched_call, sched_context, sched_wake, sched_spawn, sched_finished};
   vm_init(&s->vm, img, host, s->window);
   char err[512];
@@ -739,21 +968,25 @@ static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
   return true;
 }
 
+static void net_abandon(void *user) { net_free(user); }
+
+/* Free an event that will never complete (a run that stopped early). */
+static void event_free(Event *e) {
+  if (e->future) value_release(value_obj(V_FUTURE, &e->future->obj));
+  if (e->net) net_free(e->net);
+  free(e->reply);
+  free(e->failure);
+}
+
 static void teardown(Sched *s) {
   while (s->rq_len) {
     Task *t = rq_pop(s);
     (void)t; /* tasks still queued belong to slots or forks, freed below */
   }
-  for (size_t i = 0; i < s->nevents; i++) {
-    value_release(value_obj(V_FUTURE, &s->events[i].future->obj));
-    free(s->events[i].reply);
-    free(s->events[i].failure);
-  }
-  for (size_t i = 0; i < s->nwaiting; i++) {
-    value_release(value_obj(V_FUTURE, &s->waiting[i].future->obj));
-    free(s->waiting[i].reply);
-    free(s->waiting[i].failure);
-  }
+  for (size_t i = 0; i < s->nevents; i++) event_free(&s->events[i]);
+  for (size_t i = 0; i < s->nwaiting; i++) event_free(&s->waiting[i]);
+  http_engine_free(s->http, net_abandon);
+  free(s->usage);
   free(s->waiting);
   free(s->binding_inflight);
   for (uint32_t i = 0; i < s->window; i++) { /* tasks still running are freed by vm_free */
@@ -794,10 +1027,28 @@ int run_image(const Image *img, const RunOptions *opt) {
     if (s.stop) break;
     admit(&s);
     if (s.rq_len) continue;
+    if (s.http) {
+      /* real time: due events first, else wait for the network */
+      s.now = wall_ms() - s.t0;
+      if (s.nevents && s.events[0].at <= s.now) {
+        Event e = events_pop(&s);
+        complete(&s, &e);
+        continue;
+      }
+      if (!s.nevents && !http_in_flight(s.http)) break;
+      double wait = s.nevents ? s.events[0].at - s.now : 1000;
+      http_wait(s.http, wait < 1 ? 1 : wait > 1000 ? 1000 : (int)wait);
+      s.now = wall_ms() - s.t0;
+      HttpResponse r;
+      while (http_take(s.http, &r)) {
+        net_done(&s, &r);
+        http_response_free(&r);
+      }
+      continue;
+    }
     if (!s.nevents) break;
-    Event e = events_pop(&s);
+    Event e = events_pop(&s); /* virtual time: jump to the next event */
     if (e.at > s.now) s.now = e.at;
-    release_slot(&s, e.binding);
     complete(&s, &e);
   }
   int status = s.failed ? RUN_ITEMS_FAILED : RUN_OK;
