@@ -1,0 +1,3 @@
+# net.cmake - flowc run against the mock model server (tests/mockserver).
+add_test(NAME net.faults COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/faults.sh $<TARGET_FILE:flowc> $<TARGET_FILE:flow_mockserver>)
+set_tests_properties(net.faults PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed" TIMEOUT 300)
