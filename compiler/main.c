@@ -45,7 +45,7 @@ typedef struct OptSpec {
   const char *help;
 } OptSpec;
 
-#define MAX_OPTS 16
+#define MAX_OPTS 24
 
 /* The result of parsing a command's arguments. values[i] is the value of
  * option i ("" for a flag that is present) or NULL when absent; pos holds
@@ -485,7 +485,8 @@ static Image *load_program(const char *path, int *status) {
 }
 
 enum { RUN_INPUT, RUN_OUTPUT, RUN_ERRORS, RUN_TRACE, RUN_MOCK, RUN_REPLAY, RUN_RECORD, RUN_SEED, RUN_LATENCY,
-       RUN_CONCURRENCY, RUN_KEEP_GOING, RUN_MODEL, RUN_ROOT };
+       RUN_CONCURRENCY, RUN_KEEP_GOING, RUN_MODEL, RUN_ROOT, RUN_METRICS, RUN_MAX_COST, RUN_MAX_TOKENS,
+       RUN_MAX_CALLS };
 static const OptSpec run_opts[] = {
     [RUN_INPUT] = {"--input", "FILE", NULL, "JSON Lines input, one item per line (- for stdin)"},
     [RUN_OUTPUT] = {"--output", "FILE", NULL, "where results go, one JSON line per item in input order (default -)"},
@@ -500,7 +501,13 @@ static const OptSpec run_opts[] = {
     [RUN_KEEP_GOING] = {"--keep-going", NULL, NULL, "a failed item does not stop the run"},
     [RUN_MODEL] = {"--model", "A=B[,C=D]", NULL, "calls bound to model A use the program's binding B"},
     [RUN_ROOT] = {"--root", "DIR", NULL, "the folder context paths are relative to (default: the program's folder)"},
+    [RUN_METRICS] = {"--metrics", "FILE", NULL, "write calls, tokens and cost per prompt as JSON"},
+    [RUN_MAX_COST] = {"--max-cost", "USD", NULL, "stop issuing model calls once this much is spent (exit status 3)"},
+    [RUN_MAX_TOKENS] = {"--max-tokens", "N", NULL, "stop issuing model calls after N tokens (exit status 3)"},
+    [RUN_MAX_CALLS] = {"--max-calls", "N", NULL, "stop issuing model calls after N calls (exit status 3)"},
 };
+
+_Static_assert(sizeof run_opts / sizeof run_opts[0] <= MAX_OPTS, "raise MAX_OPTS for flowc run's options");
 
 /* A non-negative integer option, or -1 after reporting a malformed one. */
 static long long int_option(const char *name, const char *v, long long dflt) {
@@ -530,7 +537,18 @@ static int cmd_run(const Command *cmd, const ParsedArgs *args) {
   long long seed = int_option("--seed", args->values[RUN_SEED], 0);
   long long latency = int_option("--mock-latency", args->values[RUN_LATENCY], args->values[RUN_SEED] ? 50 : 0);
   long long conc = int_option("--concurrency", args->values[RUN_CONCURRENCY], 16);
-  if (seed < 0 || latency < 0 || conc < 0) return EXIT_USAGE;
+  long long max_tokens = int_option("--max-tokens", args->values[RUN_MAX_TOKENS], 0);
+  long long max_calls = int_option("--max-calls", args->values[RUN_MAX_CALLS], 0);
+  if (seed < 0 || latency < 0 || conc < 0 || max_tokens < 0 || max_calls < 0) return EXIT_USAGE;
+  if (args->values[RUN_MAX_COST]) {
+    char *end;
+    opt.max_cost = strtod(args->values[RUN_MAX_COST], &end);
+    if (*end || !(opt.max_cost > 0))
+      return usage_error(cmd, "--max-cost expects a positive amount in USD, found '%s'", args->values[RUN_MAX_COST]);
+  }
+  opt.max_tokens = max_tokens;
+  opt.max_calls = max_calls;
+  opt.metrics = args->values[RUN_METRICS];
   if (conc == 0 || conc > 100000) return usage_error(cmd, "--concurrency expects 1 to 100000, found %lld", conc);
   if (opt.mock && opt.replay) return usage_error(cmd, "--mock and --replay both answer model calls; expected one of them");
   opt.seed = (uint64_t)seed;
@@ -642,7 +660,7 @@ static const Command commands[] = {
      "results are written in input order whatever order replies arrive in.\n"
      "\n"
      "Exit status: 0 every item succeeded, 1 an item failed (the program does not\n"
-     "check, or a run-time failure), 2 usage or I/O error.\n",
+     "check, or a run-time failure), 2 usage or I/O error, 3 a budget ran out.\n",
      run_opts, sizeof run_opts / sizeof run_opts[0], cmd_run},
     {"compile", "compile a program to bytecode", "flowc compile [-o X.flowbc] FILE",
      "Writes the program as verified, versioned bytecode; its SHA-256 is the\nprogram's version id.\n",

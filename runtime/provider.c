@@ -411,9 +411,11 @@ static bool endpoint(const ImgModel *m, const ProviderEnv *env, Buf *url, char *
     ollama_host(base, &b);
   else
     buf_puts(&b, base);
-  while (b.len && b.data[b.len - 1] == '/')
+  const char *sep = strstr(b.data, "://");
+  size_t keep = sep ? (size_t)(sep - b.data) + 3 : 0;
+  while (b.len > keep && b.data[b.len - 1] == '/')
     b.data[--b.len] = '\0';
-  bool http = b.len > 7 && ascii_ieq(b.data, "http://", 7), https = b.len > 8 && ascii_ieq(b.data, "https://", 8);
+  bool http = b.len >= 7 && ascii_ieq(b.data, "http://", 7), https = b.len >= 8 && ascii_ieq(b.data, "https://", 8);
   bool clean = true;
   for (size_t i = 0; i < b.len; i++)
     if ((unsigned char)b.data[i] <= 0x20 || b.data[i] == 0x7f) clean = false;
@@ -1351,6 +1353,7 @@ static bool wants_json(const Request *r) { return r->schema != NULL; }
 /* Was the schema wrapped as {"value": ...} for this request? */
 static bool schema_was_wrapped(const Request *r, const ImgModel *m) {
   if (schema_mode(m, r) != SM_NATIVE || m->provider == PROVIDER_OLLAMA) return false;
+  if (!strncmp(r->schema, "{\"type\":\"object\"", 16)) return false; /* the compiler's record schemas */
   json_t *s = jload(r->schema, strlen(r->schema), NULL, NULL, 0);
   bool wrapped = s && !schema_is_object(s);
   json_decref(s);

@@ -118,7 +118,44 @@ typedef struct Sched {
   double t0;
   /* usage per prompt (index nprompts: judges) */
   struct PromptUsage { uint64_t calls, failures; int64_t in_tok, out_tok; double cost; bool estimated; } *usage;
+  uint64_t calls_issued;
+  bool budget_hit;          /* no more calls: the items left are not done */
+  char budget_why[256];
 } Sched;
+
+/* Totals over every prompt. */
+static struct PromptUsage usage_total(const Sched *s) {
+  struct PromptUsage t;
+  memset(&t, 0, sizeof t);
+  for (uint32_t i = 0; i <= s->img->nprompts; i++) {
+    t.calls += s->usage[i].calls;
+    t.failures += s->usage[i].failures;
+    t.in_tok += s->usage[i].in_tok;
+    t.out_tok += s->usage[i].out_tok;
+    t.cost += s->usage[i].cost;
+    t.estimated |= s->usage[i].estimated;
+  }
+  return t;
+}
+
+/* Has a budget run out? Checked before each call is issued (calls already
+ * in flight may go a little past it). */
+static bool budget_spent(Sched *s) {
+  if (s->budget_hit) return true;
+  const RunOptions *o = s->opt;
+  struct PromptUsage t = usage_total(s);
+  if (o->max_calls > 0 && s->calls_issued >= (uint64_t)o->max_calls)
+    snprintf(s->budget_why, sizeof s->budget_why, "--max-calls %lld reached", (long long)o->max_calls);
+  else if (o->max_tokens > 0 && t.in_tok + t.out_tok >= o->max_tokens)
+    snprintf(s->budget_why, sizeof s->budget_why, "--max-tokens %lld reached (%lld used)", (long long)o->max_tokens,
+             (long long)(t.in_tok + t.out_tok));
+  else if (o->max_cost > 0 && t.cost >= o->max_cost)
+    snprintf(s->budget_why, sizeof s->budget_why, "--max-cost %.4f USD reached (%.4f spent)", o->max_cost, t.cost);
+  else
+    return false;
+  s->budget_hit = true;
+  return true;
+}
 
 static double wall_ms(void) {
   struct timespec ts;
@@ -324,7 +361,7 @@ static void net_done(Sched *s, HttpResponse *r) {
   } else {
     provider_reply_transport_error(&rep, &c->req, r->timed_out ? PE_TIMEOUT : PE_CONNECTION, r->error);
   }
-  count_usage(s, c->req.prompt, c->req.model, rep.ok ? rep.input_tokens : 0, rep.ok ? rep.output_tokens : 0,
+  count_usage(s, c->req.prompt, c->req.model, rep.input_tokens, rep.output_tokens, /* billed even when refused */
               rep.usage_estimated, !rep.ok);
   if (rep.ok) {
     if (c->x) {
@@ -463,7 +500,11 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
   e.seq = s->seq++;
   e.at = s->now;
   const char *name = p ? p->name : "judge";
-  if (s->replay) {
+  if (budget_spent(s)) {
+    char msg[384];
+    snprintf(msg, sizeof msg, "not done: the budget ran out (%s)", s->budget_why);
+    e.failure = xstrdup(msg);
+  } else if (s->replay) {
     const char *reply;
     size_t len;
     if (cassette_lookup(s->replay, x->key, &reply, &len, &x->in_tok, &x->out_tok)) {
@@ -504,6 +545,7 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
     }
   }
   e.binding = binding;
+  if (!e.failure) s->calls_issued++;
   if (s->opt->mock_latency_ms > 0) e.latency = mock_latency_ms(x->key, s->opt->seed, s->opt->mock_latency_ms);
   if (x->reply) {
     e.reply = xmalloc(x->len + 1);
@@ -775,7 +817,7 @@ static void commit(Sched *s) {
         json_decref(e);
       }
       fprintf(stderr, "flowc: item %llu failed: %s\n", (unsigned long long)slot->item, slot->error);
-      if (!s->opt->keep_going) s->stop = true;
+      if (!s->opt->keep_going && !s->budget_hit) s->stop = true;
     }
     free(slot->output);
     free(slot->error);
@@ -870,7 +912,7 @@ static bool next_input(Sched *s, Value *args, char **error) {
 static void admit(Sched *s) {
   const Image *img = s->img;
   const ImgFlow *mf = &img->flows[img->main_flow];
-  while (!s->stop && !s->input_done && s->inflight < s->window) {
+  while (!s->stop && !s->budget_hit && !s->input_done && s->inflight < s->window) {
     Value *args = xmalloc((mf->nparams + 1) * sizeof *args);
     for (uint32_t i = 0; i < mf->nparams; i++) args[i] = value_none();
     char *error;
@@ -1011,6 +1053,27 @@ static void teardown(Sched *s) {
   cassette_close(s->record);
 }
 
+/* --metrics: calls, tokens and cost per prompt and for the run. */
+static void write_metrics(Sched *s, const char *path) {
+  json_t *prompts = json_object();
+  for (uint32_t i = 0; i <= s->img->nprompts; i++) {
+    struct PromptUsage *u = &s->usage[i];
+    if (!u->calls) continue;
+    json_object_set_new(prompts, i < s->img->nprompts ? s->img->prompts[i].name : "(judge)",
+                        json_pack("{s:I, s:I, s:I, s:I, s:f, s:b}", "calls", (json_int_t)u->calls, "failed",
+                                  (json_int_t)u->failures, "input_tokens", (json_int_t)u->in_tok, "output_tokens",
+                                  (json_int_t)u->out_tok, "cost_usd", u->cost, "estimated", u->estimated));
+  }
+  struct PromptUsage t = usage_total(s);
+  json_t *m = json_pack("{s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:f, s:b}, s:o}", "items", "ok", (json_int_t)s->ok,
+                        "failed", (json_int_t)s->failed, "skipped", (json_int_t)s->skipped, "total", "calls",
+                        (json_int_t)t.calls, "input_tokens", (json_int_t)t.in_tok, "output_tokens",
+                        (json_int_t)t.out_tok, "cost_usd", t.cost, "estimated", t.estimated, "prompts", prompts);
+  if (json_dump_file(m, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+    fprintf(stderr, "flowc: error: cannot write metrics `%s`: %s\n", path, strerror(errno));
+  json_decref(m);
+}
+
 int run_image(const Image *img, const RunOptions *opt) {
   if (img->main_flow < 0) {
     fprintf(stderr, "flowc: error: the program has no `flow main`; expected one to run\n");
@@ -1052,6 +1115,20 @@ int run_image(const Image *img, const RunOptions *opt) {
     complete(&s, &e);
   }
   int status = s.failed ? RUN_ITEMS_FAILED : RUN_OK;
+  if (s.budget_hit) {
+    uint64_t not_started = 0;
+    if (s.in) {
+      char *line = NULL;
+      size_t cap = 0;
+      while (getline(&line, &cap, s.in) > 0) not_started += line[0] != '\n';
+      free(line);
+    }
+    fprintf(stderr, "flowc: the budget ran out (%s): %llu item%s done, %llu failed or not done, %llu not started\n",
+            s.budget_why, (unsigned long long)s.ok, s.ok == 1 ? "" : "s", (unsigned long long)s.failed,
+            (unsigned long long)not_started);
+    status = RUN_BUDGET;
+  }
+  if (opt->metrics) write_metrics(&s, opt->metrics);
   if (!s.stop && s.inflight) {
     fprintf(stderr, "flowc: internal error: %u item%s never finished\n", s.inflight, s.inflight == 1 ? "" : "s");
     status = RUN_ITEMS_FAILED;

@@ -18,6 +18,7 @@ enum {
   RUN_OK = 0,          /* every item succeeded */
   RUN_ITEMS_FAILED = 1,/* some item failed (with --keep-going: all others were written) */
   RUN_USAGE = 2,       /* bad flags, unreadable files, a malformed cassette */
+  RUN_BUDGET = 3,      /* a budget (--max-cost, --max-tokens, --max-calls) ran out; the rest was not done */
 };
 
 typedef struct RunModelSwap {
@@ -39,6 +40,10 @@ typedef struct RunOptions {
   RunModelSwap *swaps;
   uint32_t nswaps;
   const char *root;       /* the program's folder: context paths and messages are relative to it */
+  const char *metrics;    /* --metrics: usage and cost per prompt, as JSON */
+  double max_cost;        /* --max-cost USD (0: no limit) */
+  int64_t max_tokens;     /* --max-tokens (0: no limit) */
+  int64_t max_calls;      /* --max-calls (0: no limit) */
 } RunOptions;
 
 /* Run `img`'s main flow; messages go to stderr. Returns a RUN_* status. */

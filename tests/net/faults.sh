@@ -7,6 +7,7 @@
 . "$(dirname "$0")/../cli/lib.sh" "$1"
 FLOWC=$(cd "$(dirname "$FLOWC")" && pwd)/$(basename "$FLOWC")
 MOCK=${2:?usage: sh faults.sh FLOWC MOCKSERVER}
+MOCK=$(cd "$(dirname "$MOCK")" && pwd)/$(basename "$MOCK")
 cd "$TMP" || exit 2
 
 # the first request with a marker gets the fault; the retry succeeds
