@@ -19,7 +19,7 @@ typedef struct Transfer {
   size_t hcap;              /* of resp.headers */
   size_t max_body;
   char errbuf[CURL_ERROR_SIZE];
-  struct Transfer *next;    /* in the engine's list of transfers in flight */
+  struct Transfer *prev, *next; /* in the engine's list of transfers in flight */
 } Transfer;
 
 struct HttpEngine {
@@ -27,6 +27,8 @@ struct HttpEngine {
   HttpConfig cfg;
   Transfer *active;
   size_t nactive;
+  CURL **idle;              /* easy handles kept for reuse (their caches survive curl_easy_reset) */
+  size_t nidle, idle_cap;
   HttpResponse *done;       /* finished, not yet taken (a FIFO ring) */
   size_t done_head, done_len, done_cap;
 };
@@ -57,7 +59,7 @@ HttpEngine *http_engine_new(const HttpConfig *cfg, char *err, size_t errlen) {
 }
 
 static void transfer_free(Transfer *t) {
-  curl_easy_cleanup(t->easy);
+  if (t->easy) curl_easy_cleanup(t->easy);
   curl_slist_free_all(t->headers);
   if (t->body) memset(t->body, 0, t->body_len);
   free(t->body);
@@ -73,6 +75,8 @@ void http_engine_free(HttpEngine *e, void (*abandon)(void *user)) {
     if (abandon) abandon(t->resp.user);
     transfer_free(t);
   }
+  for (size_t i = 0; i < e->nidle; i++) curl_easy_cleanup(e->idle[i]);
+  free(e->idle);
   while (e->done_len) {
     if (abandon) abandon(e->done[e->done_head].user);
     http_response_free(&e->done[e->done_head]);
@@ -131,7 +135,12 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
 bool http_submit(HttpEngine *e, const HttpRequest *req, long timeout_ms, void *user, char *err, size_t errlen) {
   Transfer *t = xmalloc(sizeof *t);
   memset(t, 0, sizeof *t);
-  t->easy = curl_easy_init();
+  if (e->nidle) {
+    t->easy = e->idle[--e->nidle];
+    curl_easy_reset(t->easy);
+  } else {
+    t->easy = curl_easy_init();
+  }
   if (!t->easy) {
     free(t);
     snprintf(err, errlen, "libcurl could not create a transfer");
@@ -159,6 +168,7 @@ bool http_submit(HttpEngine *e, const HttpRequest *req, long timeout_ms, void *u
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 4096L); /* replies are small; 256 in flight x 16 KB adds up */
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
   curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
@@ -174,6 +184,7 @@ bool http_submit(HttpEngine *e, const HttpRequest *req, long timeout_ms, void *u
     return false;
   }
   t->next = e->active;
+  if (e->active) e->active->prev = t;
   e->active = t;
   e->nactive++;
   return true;
@@ -204,9 +215,9 @@ static void collect(HttpEngine *e) {
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
     CURLcode rc = msg->data.result;
     curl_multi_remove_handle(e->multi, t->easy);
-    Transfer **p = &e->active;
-    while (*p && *p != t) p = &(*p)->next;
-    if (*p) *p = t->next;
+    if (t->prev) t->prev->next = t->next;
+    else e->active = t->next;
+    if (t->next) t->next->prev = t->prev;
     e->nactive--;
     HttpResponse *r = &t->resp;
     double secs = 0;
@@ -226,6 +237,14 @@ static void collect(HttpEngine *e) {
     }
     push_done(e, *r);
     memset(r, 0, sizeof *r); /* moved */
+    if (e->nidle < e->cfg.max_connections) { /* keep the handle for the next transfer */
+      if (e->nidle == e->idle_cap) {
+        e->idle_cap = e->idle_cap ? e->idle_cap * 2 : 64;
+        e->idle = xrealloc(e->idle, e->idle_cap * sizeof *e->idle);
+      }
+      e->idle[e->nidle++] = t->easy;
+      t->easy = NULL;
+    }
     transfer_free(t);
   }
 }
