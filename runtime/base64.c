@@ -1,4 +1,5 @@
 /* base64.c - standard base64 encoding with '=' padding (see base64.h). */
+#include "arena.h"
 #include "base64.h"
 
 #include <stdint.h>
@@ -51,11 +52,7 @@ size_t base64_encode_into(char *dst, const void *data, size_t n) {
 
 /* Allocate exactly the text and its NUL, then encode into it. */
 char *base64_encode(const void *data, size_t n, size_t *out_len) {
-  char *dst = malloc(base64_encoded_len(n) + 1);
-  if (!dst) {
-    fprintf(stderr, "flow: out of memory\n");
-    abort();
-  }
+  char *dst = xmalloc(base64_encoded_len(n) + 1);
   size_t len = base64_encode_into(dst, data, n);
   if (out_len) *out_len = len;
   return dst;

@@ -7,6 +7,7 @@
  * slot keeps a cursor into its chain. Recording writes one line per append
  * through a buffered FILE; strings are escaped by jansson, the request is the
  * canonical text from request.c, verbatim. */
+#include "arena.h"
 #include "cassette.h"
 
 #include <errno.h>
@@ -52,15 +53,6 @@ struct Cassette {
   size_t nkeys;
 };
 
-/* Abort on allocation failure, like the rest of the runtime. */
-static void *xrealloc(void *p, size_t n) {
-  p = realloc(p, n ? n : 1);
-  if (!p) {
-    fprintf(stderr, "flow: out of memory\n");
-    abort();
-  }
-  return p;
-}
 
 /* A malloc'd copy of `n` bytes of `s`, NUL-terminated. */
 static char *xmemdup(const char *s, size_t n) {
@@ -114,10 +106,7 @@ static void table_grow(Cassette *c) {
   Slot *old = c->slots;
   c->nslots = old_n ? old_n * 2 : 1024;
   c->slots = calloc(c->nslots, sizeof *c->slots);
-  if (!c->slots) {
-    fprintf(stderr, "flow: out of memory\n");
-    abort();
-  }
+  if (!c->slots) flow_oom();
   for (size_t i = 0; i < old_n; i++)
     if (old[i].used) *slot_find(c, old[i].key) = old[i];
   free(old);

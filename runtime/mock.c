@@ -5,6 +5,7 @@
  * Prose is built from a small sentence grammar over fixed word lists, with
  * words of the last user message worked in; structured replies walk the
  * output type in the image and write JSON text directly. */
+#include "arena.h"
 #include "mock.h"
 
 #include <ctype.h>
@@ -81,12 +82,7 @@ static void buf_reserve(Buf *b, size_t extra) {
   size_t cap = b->cap ? b->cap : 256;
   while (cap < b->len + extra + 1)
     cap *= 2;
-  char *p = realloc(b->data, cap);
-  if (!p) {
-    fprintf(stderr, "flow: out of memory\n");
-    abort();
-  }
-  b->data = p;
+  b->data = xrealloc(b->data, cap);
   b->cap = cap;
 }
 

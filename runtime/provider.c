@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "base64.h"
 #include "json_value.h"
 
@@ -33,16 +34,6 @@
 #define PROVIDER_MESSAGE_CAP 300
 
 /* ---- small utilities ------------------------------------------------------------------------ */
-
-/* Abort on exhausted memory, like every allocation in the runtime. */
-static void *xmalloc(size_t n) {
-  void *p = malloc(n ? n : 1);
-  if (!p) {
-    fprintf(stderr, "flow: out of memory\n");
-    abort();
-  }
-  return p;
-}
 
 /* A malloc'd copy of `s` (`n` bytes) with a NUL after it. */
 static char *xstrndup(const char *s, size_t n) {
@@ -65,10 +56,7 @@ static void buf_add(Buf *b, const char *s, size_t n) {
     while (cap < b->len + n + 1)
       cap *= 2;
     char *p = realloc(b->data, cap);
-    if (!p) {
-      fprintf(stderr, "flow: out of memory\n");
-      abort();
-    }
+    if (!p) flow_oom();
     b->data = p;
     b->cap = cap;
   }
@@ -169,27 +157,18 @@ static json_t *jstr(const char *s, size_t n) {
   }
   j = json_stringn(b.data ? b.data : "", b.len);
   free(b.data);
-  if (!j) {
-    fprintf(stderr, "flow: out of memory\n");
-    abort();
-  }
+  if (!j) flow_oom();
   return j;
 }
 
 /* Set `obj[key]` to `val` (stolen); aborts when jansson cannot (memory). */
 static void jset(json_t *obj, const char *key, json_t *val) {
-  if (!val || json_object_set_new(obj, key, val) != 0) {
-    fprintf(stderr, "flow: out of memory\n");
-    abort();
-  }
+  if (!val || json_object_set_new(obj, key, val) != 0) flow_oom();
 }
 
 /* Append `val` (stolen) to the array `arr`. */
 static void jpush(json_t *arr, json_t *val) {
-  if (!val || json_array_append_new(arr, val) != 0) {
-    fprintf(stderr, "flow: out of memory\n");
-    abort();
-  }
+  if (!val || json_array_append_new(arr, val) != 0) flow_oom();
 }
 
 /* json_dump_callback sink: append to a Buf. */
@@ -505,10 +484,7 @@ static void parts_push(Parts *ps, Part p) {
   if (ps->n == ps->cap) {
     ps->cap = ps->cap ? ps->cap * 2 : 8;
     Part *q = realloc(ps->items, ps->cap * sizeof *q);
-    if (!q) {
-      fprintf(stderr, "flow: out of memory\n");
-      abort();
-    }
+    if (!q) flow_oom();
     ps->items = q;
   }
   ps->items[ps->n++] = p;
@@ -680,14 +656,50 @@ static json_t *media_b64(const Media *md, bool data_url) {
   size_t n = prefix + base64_encode_into(s + prefix, md->data, md->len);
   json_t *j = json_stringn_nocheck(s, n);
   free(s);
-  if (!j) {
-    fprintf(stderr, "flow: out of memory\n");
-    abort();
-  }
+  if (!j) flow_oom();
   return j;
 }
 
 /* ---- schemas --------------------------------------------------------------------------------- */
+
+struct ProviderCache {
+  const char **keys;        /* schema texts (borrowed from the image) */
+  json_t **values;          /* their parsed form (a reference each) */
+  size_t n, cap;
+};
+
+ProviderCache *provider_cache_new(void) {
+  ProviderCache *c = xmalloc(sizeof *c);
+  memset(c, 0, sizeof *c);
+  return c;
+}
+
+void provider_cache_free(ProviderCache *c) {
+  if (!c) return;
+  for (size_t i = 0; i < c->n; i++) json_decref(c->values[i]);
+  free(c->keys);
+  free(c->values);
+  free(c);
+}
+
+/* A new reference to the cached parse of `text`, or NULL. Programs have a
+ * handful of schemas, so a linear scan is enough. */
+static json_t *cache_get(ProviderCache *c, const char *text) {
+  for (size_t i = 0; c && i < c->n; i++)
+    if (c->keys[i] == text) return json_incref(c->values[i]);
+  return NULL;
+}
+
+static void cache_put(ProviderCache *c, const char *text, json_t *parsed) {
+  if (!c || c->n >= 4096) return;
+  if (c->n == c->cap) {
+    c->cap = c->cap ? c->cap * 2 : 8;
+    c->keys = xrealloc(c->keys, c->cap * sizeof *c->keys);
+    c->values = xrealloc(c->values, c->cap * sizeof *c->values);
+  }
+  c->keys[c->n] = text;
+  c->values[c->n++] = json_incref(parsed);
+}
 
 /* Is the schema's root an object schema ({"type": "object", ...})? OpenAI's
  * strict mode and Anthropic's input_schema take nothing else at the root, so
@@ -1002,9 +1014,12 @@ bool provider_build(const Request *r, const ProviderEnv *env, HttpRequest *out, 
   }
   SchemaMode sm = schema_mode(m, r);
   json_t *schema = NULL;
-  if (sm != SM_NONE) {
+  if (sm != SM_NONE && (schema = cache_get(env->cache, r->schema))) {
+    /* parsed by an earlier call */
+  } else if (sm != SM_NONE) {
     char jerr[160];
     schema = jload(r->schema, strlen(r->schema), NULL, jerr, sizeof jerr);
+    if (schema && (json_is_object(schema) || json_is_boolean(schema))) cache_put(env->cache, r->schema, schema);
     if (!schema || !(json_is_object(schema) || json_is_boolean(schema))) {
       set_err(err, errlen, "the output schema of the request for binding `%s` is not a JSON Schema object (%s)",
               m->name, schema ? jtype(schema) : jerr);

@@ -32,10 +32,18 @@
  * value of variable [name] (borrowed, valid until provider_build returns)
  * or NULL when it is not set; [ctx] is passed through. Tests inject a fake
  * environment; the runtime passes provider_process_getenv. */
+typedef struct ProviderCache ProviderCache;
+
 typedef struct ProviderEnv {
   const char *(*getenv)(void *ctx, const char *name);
   void *ctx;
+  ProviderCache *cache;     /* parsed schemas kept across calls, or NULL */
 } ProviderEnv;
+
+/* Parsed output schemas, keyed by the address of the schema text (stable
+ * for the life of a program image), so a run parses each schema once. */
+ProviderCache *provider_cache_new(void);
+void provider_cache_free(ProviderCache *c);
 
 /* A ProviderEnv.getenv that reads the process environment (ignores [ctx]). */
 const char *provider_process_getenv(void *ctx, const char *name);

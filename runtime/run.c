@@ -115,6 +115,7 @@ typedef struct Sched {
   /* network providers: the HTTP engine, created at the first network call;
    * from then on the clock is real (ms since t0) */
   HttpEngine *http;
+  ProviderCache *provider_cache;
   double t0;
   /* usage per prompt (index nprompts: judges) */
   struct PromptUsage { uint64_t calls, failures; int64_t in_tok, out_tok; double cost; bool estimated; } *usage;
@@ -340,7 +341,7 @@ static bool net_rebind(Sched *s, NetCall *c, uint32_t binding, char *err, size_t
     c->req.params.set |= o->set;
   }
   provider_http_free(&c->http);
-  ProviderEnv env = {provider_process_getenv, NULL};
+  ProviderEnv env = {provider_process_getenv, NULL, s->provider_cache};
   return provider_build(&c->req, &env, &c->http, err, errlen);
 }
 
@@ -536,7 +537,7 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
     c->req.messages = value_retain(x->req.messages);
     c->policy = p && p->policy >= 0 ? &img->policies[p->policy] : NULL;
     c->pos = pos;
-    ProviderEnv env = {provider_process_getenv, NULL};
+    ProviderEnv env = {provider_process_getenv, NULL, s->provider_cache};
     if (!provider_build(&c->req, &env, &c->http, err, sizeof err) || !ensure_http(s, err, sizeof err)) {
       e.failure = xstrdup(err);
       net_free(c);
@@ -964,6 +965,7 @@ static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
   s->ctx_loaded = calloc(img->ncontexts + 1, sizeof *s->ctx_loaded);
   s->binding_inflight = calloc(img->nmodels + 1, sizeof *s->binding_inflight);
   s->usage = calloc(img->nprompts + 1, sizeof *s->usage);
+  s->provider_cache = provider_cache_new();
   if (!s->slots || !s->ctx_values || !s->ctx_loaded || !s->binding_inflight || !s->usage) flow_oom();
   VmHost host = {s, sched_call, sched_context, sched_wake, sched_spawn, sched_finished};
   vm_init(&s->vm, img, host, s->window);
@@ -1032,6 +1034,7 @@ static void teardown(Sched *s) {
   for (size_t i = 0; i < s->nevents; i++) event_free(&s->events[i]);
   for (size_t i = 0; i < s->nwaiting; i++) event_free(&s->waiting[i]);
   http_engine_free(s->http, net_abandon);
+  provider_cache_free(s->provider_cache);
   free(s->usage);
   free(s->waiting);
   free(s->binding_inflight);

@@ -230,7 +230,7 @@ static void check_canary(Tally *t, const HttpRequest *h) {
 
 /* Build [r] with [env]; the body parsed back (new reference) or NULL. */
 static json_t *build(Tally *t, const Request *r, FakeEnv *env, HttpRequest *h, char *err, size_t errlen) {
-  ProviderEnv pe = {fake_getenv, env};
+  ProviderEnv pe = {fake_getenv, env, NULL};
   if (!CHECK(t, provider_build(r, &pe, h, err, errlen))) {
     fprintf(stderr, "  error: %s\n", err);
     return NULL;
@@ -245,7 +245,7 @@ static json_t *build(Tally *t, const Request *r, FakeEnv *env, HttpRequest *h, c
 /* Expect building [r] with [env] to fail with an error containing [want];
  * the canary must not be in it. */
 static void build_fails(Tally *t, const Request *r, FakeEnv *env, const char *want) {
-  ProviderEnv pe = {fake_getenv, env};
+  ProviderEnv pe = {fake_getenv, env, NULL};
   HttpRequest h;
   char err[512];
   CHECK(t, !provider_build(r, &pe, &h, err, sizeof err));
