@@ -5,6 +5,7 @@
  * DiagLists and SourceMaps and never formats anything itself. */
 #include "arena.h"
 #include "diag_render.h"
+#include "textbuf.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -21,29 +22,9 @@ static bool render_span_ok(const SourceMap *sm, Span span) {
 }
 
 /* Length of the valid UTF-8 sequence at `s` (which has `n` bytes left), or
- * 0 when the bytes there are not valid UTF-8. NUL is not valid here. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n) {
-  unsigned char c = s[0];
-  size_t len;
-  unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-  if (c >= 0x01 && c <= 0x7F) return 1;
-  if (c >= 0xC2 && c <= 0xDF)
-    len = 2;
-  else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else
-    return 0;
-  if (n < len || s[1] < lo || s[1] > hi) return 0;
-  for (size_t i = 2; i < len; i++)
-    if ((s[i] & 0xC0) != 0x80) return 0;
-  return len;
-}
+ * 0 when the bytes there are not valid UTF-8. NUL is not valid here: it is
+ * shown as a replacement character. */
+static size_t text_seq_len(const unsigned char *s, size_t n) { return s[0] ? utf8_seq_len(s, n) : 0; }
 
 /* ---------------------------------------------------------------------------
  * Text
@@ -106,7 +87,7 @@ static size_t text_char(const char *s, size_t n, size_t *adv) {
   *adv = 1;
   if (c == '\t') return TEXT_TAB_WIDTH;
   if (c < 0x20 || c == 0x7F) return 1;
-  size_t len = utf8_seq_len((const unsigned char *)s, n);
+  size_t len = text_seq_len((const unsigned char *)s, n);
   if (len) *adv = len;
   return 1;
 }
@@ -379,7 +360,7 @@ static json_t *jstr(const char *s) {
   char *fixed = xrealloc(NULL, 3 * n + 1);
   size_t k = 0;
   for (size_t i = 0; i < n;) {
-    size_t len = utf8_seq_len((const unsigned char *)s + i, n - i);
+    size_t len = text_seq_len((const unsigned char *)s + i, n - i);
     if (len) {
       memcpy(fixed + k, s + i, len);
       k += len, i += len;

@@ -20,6 +20,7 @@
 
 #include "arena.h"
 #include "json_value.h"
+#include "textbuf.h"
 
 /* ---- the table ---------------------------------------------------------------------------------- */
 
@@ -86,31 +87,10 @@ void builtin_ctx_free(BuiltinCtx *ctx) {
 
 /* ---- text buffers --------------------------------------------------------------------------------- */
 
-typedef struct TextBuf {
-  char *p;
-  size_t len, cap;
-} TextBuf;
-
-/* Make room for `n` more bytes plus a NUL. */
-static void tb_reserve(TextBuf *b, size_t n) {
-  if (b->len + n + 1 <= b->cap) return;
-  size_t cap = b->cap < 64 ? 64 : b->cap;
-  while (cap < b->len + n + 1) cap *= 2;
-  b->p = xrealloc(b->p, cap);
-  b->cap = cap;
-}
-
-static void tb_put(TextBuf *b, const char *s, size_t n) {
-  tb_reserve(b, n);
-  if (n) memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
 /* The buffer's text as a new string value; frees the buffer. */
-static Value tb_take(TextBuf *b) {
-  Value v = value_str(b->p ? b->p : "", b->len);
-  free(b->p);
+static Value tb_value(TextBuf *b) {
+  Value v = value_str(b->data ? b->data : "", b->len);
+  free(b->data);
   return v;
 }
 
@@ -294,7 +274,7 @@ static void text_append(TextBuf *b, const Image *img, Value v) {
   }
   default: {
     tb_reserve(b, 0);
-    value_append_json(img, IMG_TYPE_ANY, v, &b->p, &b->len, &b->cap);
+    value_append_json(img, IMG_TYPE_ANY, v, &b->data, &b->len, &b->cap);
     return;
   }
   }
@@ -304,7 +284,7 @@ void value_append_text(const Image *img, Value v, char **buf, size_t *len, size_
   TextBuf b = {*buf, *len, *cap};
   tb_reserve(&b, 0);
   text_append(&b, img, v);
-  *buf = b.p;
+  *buf = b.data;
   *len = b.len;
   *cap = b.cap;
 }
@@ -325,7 +305,7 @@ Value value_to_text(const Image *img, Value v) {
   }
   TextBuf b = {NULL, 0, 0};
   text_append(&b, img, v);
-  return tb_take(&b);
+  return tb_value(&b);
 }
 
 /* ---- errors ----------------------------------------------------------------------------------------- */
@@ -532,7 +512,7 @@ static bool bi_case(Call *c, Value *out, bool upper) {
     tb_put(&b, enc, utf8_encode(mapped, enc));
     i += adv;
   }
-  *out = tb_take(&b);
+  *out = tb_value(&b);
   return true;
 }
 
@@ -595,13 +575,13 @@ static bool bi_join(Call *c, Value *out) {
     if (!(v.tag == V_STR || v.tag == V_INT || v.tag == V_FLOAT || v.tag == V_BOOL || v.tag == V_ENUM)) {
       char found[96];
       describe(c->img, v, found, sizeof found);
-      free(b.p);
+      free(b.data);
       return fail(c, "`join` expects a list of strings, found %s at index %u", found, i);
     }
     if (i) tb_put(&b, sep->data, sep->len);
     text_append(&b, c->img, v);
   }
-  *out = tb_take(&b);
+  *out = tb_value(&b);
   return true;
 }
 
@@ -625,7 +605,7 @@ static bool bi_replace(Call *c, Value *out) {
     at = find_bytes(s->data, s->len, from->data, from->len, pos);
   }
   tb_put(&b, s->data + pos, s->len - pos);
-  *out = tb_take(&b);
+  *out = tb_value(&b);
   return true;
 }
 
@@ -764,15 +744,15 @@ static bool bi_paragraphs(Call *c, Value *out) {
     }
     if ((blank || !nl) && open) {
       size_t a, z;
-      trim_bounds(para.p, para.len, &a, &z);
-      push_str(lv, para.p + a, z - a);
+      trim_bounds(para.data, para.len, &a, &z);
+      push_str(lv, para.data + a, z - a);
       para.len = 0;
       open = false;
     }
     if (!nl) break;
     pos = end + 1;
   }
-  free(para.p);
+  free(para.data);
   *out = lv;
   return true;
 }

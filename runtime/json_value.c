@@ -16,37 +16,7 @@
 #include <string.h>
 
 #include "arena.h"
-
-/* ---- text buffers ----------------------------------------------------------------------------- */
-
-typedef struct TextBuf {
-  char *p;
-  size_t len, cap;
-} TextBuf;
-
-/* Make room for `n` more bytes plus a NUL. */
-static void tb_reserve(TextBuf *b, size_t n) {
-  if (b->len + n + 1 <= b->cap) return;
-  size_t cap = b->cap < 64 ? 64 : b->cap;
-  while (cap < b->len + n + 1) cap *= 2;
-  b->p = xrealloc(b->p, cap);
-  b->cap = cap;
-}
-
-static void tb_put(TextBuf *b, const char *s, size_t n) {
-  tb_reserve(b, n);
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
-static void tb_putc(TextBuf *b, char c) {
-  tb_reserve(b, 1);
-  b->p[b->len++] = c;
-  b->p[b->len] = '\0';
-}
-
-static void tb_puts(TextBuf *b, const char *s) { tb_put(b, s, strlen(s)); }
+#include "textbuf.h"
 
 /* ---- numbers ---------------------------------------------------------------------------------- */
 
@@ -65,74 +35,6 @@ size_t json_format_double(double d, char buf[32]) {
     buf[n] = '\0';
   }
   return (size_t)n;
-}
-
-/* ---- UTF-8 ------------------------------------------------------------------------------------- */
-
-/* The length of the valid UTF-8 sequence at p[0..n), or 0 when invalid
- * (overlong forms, surrogates and code points above U+10FFFF are invalid). */
-static size_t utf8_valid_len(const unsigned char *p, size_t n) {
-  unsigned char c = p[0];
-  if (c < 0x80) return 1;
-  if (c >= 0xc2 && c <= 0xdf) return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
-  if (c >= 0xe0 && c <= 0xef) {
-    if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80) return 0;
-    if (c == 0xe0 && p[1] < 0xa0) return 0;
-    if (c == 0xed && p[1] >= 0xa0) return 0;
-    return 3;
-  }
-  if (c >= 0xf0 && c <= 0xf4) {
-    if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80) return 0;
-    if (c == 0xf0 && p[1] < 0x90) return 0;
-    if (c == 0xf4 && p[1] >= 0x90) return 0;
-    return 4;
-  }
-  return 0;
-}
-
-/* Append s[0..n) as a JSON string literal. Control characters are escaped;
- * invalid UTF-8 bytes become U+FFFD so the output is always valid JSON. */
-static void tb_json_string(TextBuf *b, const char *s, size_t n) {
-  const unsigned char *p = (const unsigned char *)s;
-  tb_reserve(b, n + 2);
-  b->p[b->len++] = '"';
-  size_t i = 0;
-  while (i < n) {
-    size_t run = i;
-    while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\') run++;
-    if (run > i) {
-      tb_put(b, s + i, run - i);
-      i = run;
-      continue;
-    }
-    unsigned char c = p[i];
-    if (c >= 0x80) {
-      size_t k = utf8_valid_len(p + i, n - i);
-      if (k) {
-        tb_put(b, s + i, k);
-        i += k;
-      } else {
-        tb_puts(b, "\\ufffd");
-        i++;
-      }
-      continue;
-    }
-    char esc[8];
-    switch (c) {
-    case '"': tb_puts(b, "\\\""); break;
-    case '\\': tb_puts(b, "\\\\"); break;
-    case '\n': tb_puts(b, "\\n"); break;
-    case '\t': tb_puts(b, "\\t"); break;
-    case '\r': tb_puts(b, "\\r"); break;
-    case '\b': tb_puts(b, "\\b"); break;
-    case '\f': tb_puts(b, "\\f"); break;
-    default:
-      snprintf(esc, sizeof esc, "\\u%04x", c);
-      tb_puts(b, esc);
-    }
-    i++;
-  }
-  tb_putc(b, '"');
 }
 
 /* ---- encoding ---------------------------------------------------------------------------------- */
@@ -250,7 +152,7 @@ void value_append_json(const Image *img, uint32_t type, Value v, char **buf, siz
   TextBuf b = {*buf, *len, *cap};
   tb_reserve(&b, 0);
   encode(&b, img, type, v);
-  *buf = b.p;
+  *buf = b.data;
   *len = b.len;
   *cap = b.cap;
 }
@@ -259,15 +161,15 @@ char *value_to_json_text(const Image *img, uint32_t type, Value v) {
   TextBuf b = {NULL, 0, 0};
   tb_reserve(&b, 0);
   encode(&b, img, type, v);
-  return b.p;
+  return b.data;
 }
 
 json_t *value_to_json(const Image *img, uint32_t type, Value v) {
   TextBuf b = {NULL, 0, 0};
   tb_reserve(&b, 0);
   encode(&b, img, type, v);
-  json_t *j = json_loadb(b.p, b.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
-  free(b.p);
+  json_t *j = json_loadb(b.data, b.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+  free(b.data);
   return j;
 }
 
@@ -332,8 +234,8 @@ static size_t path_push_key(Decoder *d, const char *key) {
   if (is_ident(key)) return path_push(d, ".%s", key);
   TextBuf b = {NULL, 0, 0};
   tb_json_string(&b, key, strlen(key) > 40 ? 40 : strlen(key));
-  size_t mark = path_push(d, "[%s]", b.p);
-  free(b.p);
+  size_t mark = path_push(d, "[%s]", b.data);
+  free(b.data);
   return mark;
 }
 
@@ -363,8 +265,8 @@ static void describe_json(const json_t *j, char *out, size_t outlen) {
       b.len--; /* reopen the quote to mark the cut */
       tb_puts(&b, "...\"");
     }
-    snprintf(out, outlen, "%s", b.p);
-    free(b.p);
+    snprintf(out, outlen, "%s", b.data);
+    free(b.data);
     return;
   }
   case JSON_ARRAY:
@@ -418,8 +320,8 @@ static void describe_type(const Image *img, uint32_t type, bool nullable, char *
     }
   }
   if (nullable) tb_puts(&b, " or null");
-  snprintf(out, outlen, "%s", b.p);
-  free(b.p);
+  snprintf(out, outlen, "%s", b.data);
+  free(b.data);
 }
 
 static bool dec_mismatch(Decoder *d, uint32_t type, bool nullable, const json_t *j) {
@@ -501,8 +403,8 @@ static bool decode_record(Decoder *d, uint32_t type, const ImgType *t, const jso
       if (unknown) {
         TextBuf b = {NULL, 0, 0};
         tb_json_string(&b, unknown, strlen(unknown));
-        dec_fail(d, "missing field \"%s\" (expected %s), found unknown field %s", name, want, b.p);
-        free(b.p);
+        dec_fail(d, "missing field \"%s\" (expected %s), found unknown field %s", name, want, b.data);
+        free(b.data);
         return false;
       }
       return dec_fail(d, "missing field \"%s\" (expected %s)", name, want);
@@ -525,9 +427,9 @@ static bool decode_record(Decoder *d, uint32_t type, const ImgType *t, const jso
       if (i) tb_puts(&f, ", ");
       tb_json_string(&f, t->field_names[i], strlen(t->field_names[i]));
     }
-    dec_fail(d, "unknown field %s (%s has fields %s)", b.p, t->name ? t->name : "the record", f.p);
-    free(b.p);
-    free(f.p);
+    dec_fail(d, "unknown field %s (%s has fields %s)", b.data, t->name ? t->name : "the record", f.data);
+    free(b.data);
+    free(f.data);
     return false;
   }
   *out = rv;
@@ -891,13 +793,13 @@ static json_t *parse_tolerant(const char *s, size_t n, char *err, size_t errlen)
   Rewriter r = {.s = s, .n = n, .err = err, .errlen = errlen};
   tb_reserve(&r.out, n);
   if (!rewrite(&r)) {
-    free(r.out.p);
+    free(r.out.data);
     return NULL;
   }
   json_error_t jerr;
-  json_t *j = json_loadb(r.out.p, r.out.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+  json_t *j = json_loadb(r.out.data, r.out.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
   if (!j && err && errlen) snprintf(err, errlen, "invalid JSON: %s", jerr.text);
-  free(r.out.p);
+  free(r.out.data);
   return j;
 }
 
@@ -1000,8 +902,8 @@ json_t *json_parse_lenient(const char *text, size_t len, char *err, size_t errle
         tb_puts(&b, "...\"");
       }
       snprintf(err, errlen, "expected JSON in the reply, found %s%s (%s)", len ? "" : "an empty reply",
-               len ? b.p : "", why[0] ? why : first);
-      free(b.p);
+               len ? b.data : "", why[0] ? why : first);
+      free(b.data);
     }
   }
   return NULL;

@@ -7,6 +7,7 @@
  * output type in the image and write JSON text directly. */
 #include "arena.h"
 #include "mock.h"
+#include "textbuf.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -67,54 +68,6 @@ static uint32_t rng_range(Rng *g, uint32_t lo, uint32_t hi) { return lo + rng_be
 
 /* A double in [0, 1) with 53 random bits. */
 static double rng_unit(Rng *g) { return (double)(rng_next(g) >> 11) * 0x1.0p-53; }
-
-/* ---- output buffer ------------------------------------------------------------- */
-
-/* A growing NUL-terminated byte buffer. */
-typedef struct Buf {
-  char *data;
-  size_t len, cap;
-} Buf;
-
-/* Make room for `extra` more bytes and the NUL; aborts on exhaustion. */
-static void buf_reserve(Buf *b, size_t extra) {
-  if (b->len + extra + 1 <= b->cap) return;
-  size_t cap = b->cap ? b->cap : 256;
-  while (cap < b->len + extra + 1)
-    cap *= 2;
-  b->data = xrealloc(b->data, cap);
-  b->cap = cap;
-}
-
-/* Append `n` bytes of `s`. */
-static void buf_add(Buf *b, const char *s, size_t n) {
-  buf_reserve(b, n);
-  memcpy(b->data + b->len, s, n);
-  b->len += n;
-  b->data[b->len] = '\0';
-}
-
-/* Append the NUL-terminated `s`. */
-static void buf_puts(Buf *b, const char *s) { buf_add(b, s, strlen(s)); }
-
-/* Append `s` (`n` bytes of valid UTF-8) as a JSON string literal. */
-static void buf_json_string(Buf *b, const char *s, size_t n) {
-  buf_add(b, "\"", 1);
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c == '"' || c == '\\') {
-      char esc[2] = {'\\', (char)c};
-      buf_add(b, esc, 2);
-    } else if (c < 0x20) {
-      char esc[8];
-      snprintf(esc, sizeof esc, "\\u%04x", c);
-      buf_puts(b, esc);
-    } else {
-      buf_add(b, s + i, 1);
-    }
-  }
-  buf_add(b, "\"", 1);
-}
 
 /* ---- vocabulary ------------------------------------------------------------------ */
 
@@ -182,33 +135,8 @@ typedef struct Word {
 
 /* Whether the `n` bytes at `s` are valid UTF-8. */
 static bool utf8_valid(const unsigned char *s, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = s[i];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) {
-      i++;
-      continue;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      len = 2, cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3, cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (n - i < len) return false;
-    for (size_t k = 1; k < len; k++) {
-      if ((s[i + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || (cp >= 0xD800 && cp <= 0xDFFF) ||
-        cp > 0x10FFFF)
-      return false;
-    i += len;
-  }
+  for (size_t i = 0, k; i < n; i += k)
+    if (!(k = utf8_seq_len(s + i, n - i))) return false;
   return true;
 }
 
@@ -357,28 +285,28 @@ typedef struct Gen {
 
 /* Append one sentence to [b]: capitalised, ending with a period. Uses the
  * next one or two picked input words, if any are left. */
-static void add_sentence(Gen *g, Buf *b) {
+static void add_sentence(Gen *g, TextBuf *b) {
   size_t start = b->len;
-  buf_puts(b, OPENERS[rng_below(&g->rng, COUNT(OPENERS))]);
-  buf_puts(b, SUBJECTS[rng_below(&g->rng, COUNT(SUBJECTS))]);
-  buf_add(b, " ", 1);
-  buf_puts(b, VERBS[rng_below(&g->rng, COUNT(VERBS))]);
-  buf_puts(b, " a ");
-  buf_puts(b, ADJS[rng_below(&g->rng, COUNT(ADJS))]);
-  buf_add(b, " ", 1);
-  buf_puts(b, NOUNS[rng_below(&g->rng, COUNT(NOUNS))]);
+  tb_puts(b, OPENERS[rng_below(&g->rng, COUNT(OPENERS))]);
+  tb_puts(b, SUBJECTS[rng_below(&g->rng, COUNT(SUBJECTS))]);
+  tb_put(b, " ", 1);
+  tb_puts(b, VERBS[rng_below(&g->rng, COUNT(VERBS))]);
+  tb_puts(b, " a ");
+  tb_puts(b, ADJS[rng_below(&g->rng, COUNT(ADJS))]);
+  tb_put(b, " ", 1);
+  tb_puts(b, NOUNS[rng_below(&g->rng, COUNT(NOUNS))]);
   if (g->next_word < g->nwords) {
     const Word *w = &g->words[g->next_word++];
-    buf_puts(b, " regarding ");
-    buf_add(b, w->s, w->len);
+    tb_puts(b, " regarding ");
+    tb_put(b, w->s, w->len);
     if (g->next_word < g->nwords && rng_below(&g->rng, 2)) {
       w = &g->words[g->next_word++];
-      buf_puts(b, " and ");
-      buf_add(b, w->s, w->len);
+      tb_puts(b, " and ");
+      tb_put(b, w->s, w->len);
     }
   }
-  buf_puts(b, TAILS[rng_below(&g->rng, COUNT(TAILS))]);
-  buf_add(b, ".", 1);
+  tb_puts(b, TAILS[rng_below(&g->rng, COUNT(TAILS))]);
+  tb_put(b, ".", 1);
   b->data[start] = (char)toupper((unsigned char)b->data[start]);
 }
 
@@ -389,48 +317,48 @@ static void add_sentence(Gen *g, Buf *b) {
  * last user message on a line of its own (ending with a period). A sentence
  * is at most about 160 bytes and an echoed phrase 83, so two sentences and
  * the echoes always fit, and four sentences always reach the minimum. */
-static void add_prose(Gen *g, Buf *b) {
+static void add_prose(Gen *g, TextBuf *b) {
   size_t start = b->len, echo = 0;
   for (size_t i = 0; i < g->nquotes; i++)
     echo += g->quotes[i].len + 3;
   uint32_t target = rng_range(&g->rng, 2, 4);
   for (uint32_t n = 0; n < 4; n++) {
     if (n >= target && b->len - start >= PROSE_MIN) break;
-    Buf s = {0};
+    TextBuf s = {0};
     add_sentence(g, &s);
     size_t extra = s.len + (n ? 1 : 0);
     if (n >= 2 && b->len - start + extra + echo > PROSE_MAX) {
       free(s.data);
       break;
     }
-    if (n) buf_add(b, " ", 1);
-    buf_add(b, s.data, s.len);
+    if (n) tb_put(b, " ", 1);
+    tb_put(b, s.data, s.len);
     free(s.data);
   }
   for (size_t i = 0; i < g->nquotes; i++) {
     const Word *q = &g->quotes[i];
-    buf_puts(b, i ? "\n" : "\n\n");
-    buf_add(b, q->s, q->len);
-    if (!strchr(".!?", q->s[q->len - 1])) buf_add(b, ".", 1);
+    tb_puts(b, i ? "\n" : "\n\n");
+    tb_put(b, q->s, q->len);
+    if (!strchr(".!?", q->s[q->len - 1])) tb_put(b, ".", 1);
   }
 }
 
 /* Append a phrase of 3-8 words, the first capitalised; an input word may
  * stand in for one of them. */
-static void add_phrase(Gen *g, Buf *b) {
+static void add_phrase(Gen *g, TextBuf *b) {
   uint32_t n = rng_range(&g->rng, 3, 8);
   size_t start = b->len;
   uint32_t prev = UINT32_MAX;
   for (uint32_t i = 0; i < n; i++) {
-    if (i) buf_add(b, " ", 1);
+    if (i) tb_put(b, " ", 1);
     if (g->nwords && rng_below(&g->rng, 5) == 0) {
       const Word *w = &g->words[rng_below(&g->rng, (uint32_t)g->nwords)];
-      buf_add(b, w->s, w->len);
+      tb_put(b, w->s, w->len);
       prev = UINT32_MAX;
     } else {
       uint32_t k = rng_below(&g->rng, COUNT(WORDS));
       if (k == prev) k = (k + 1) % COUNT(WORDS); /* no "clear clear" */
-      buf_puts(b, WORDS[k]);
+      tb_puts(b, WORDS[k]);
       prev = k;
     }
   }
@@ -439,13 +367,13 @@ static void add_phrase(Gen *g, Buf *b) {
 
 /* Append a tag: one lowercase word, from the vocabulary or (one time in
  * three) from the input. */
-static void add_tag(Gen *g, Buf *b) {
+static void add_tag(Gen *g, TextBuf *b) {
   size_t start = b->len;
   if (g->nwords && rng_below(&g->rng, 3) == 0) {
     const Word *w = &g->words[rng_below(&g->rng, (uint32_t)g->nwords)];
-    buf_add(b, w->s, w->len);
+    tb_put(b, w->s, w->len);
   } else {
-    buf_puts(b, WORDS[rng_below(&g->rng, COUNT(WORDS))]);
+    tb_puts(b, WORDS[rng_below(&g->rng, COUNT(WORDS))]);
   }
   for (size_t i = start; i < b->len; i++)
     b->data[i] = (char)tolower((unsigned char)b->data[i]);
@@ -486,7 +414,7 @@ static const char QUALITY_NAMES[] =
 
 /* When the field's @describe text lists alternatives ("billing | bug |
  * other"), append one of them as a JSON string and return true. */
-static bool add_alternative(Gen *g, Buf *b, const char *doc) {
+static bool add_alternative(Gen *g, TextBuf *b, const char *doc) {
   if (!doc || !strchr(doc, '|')) return false;
   Word alts[16];
   size_t nalts = 0;
@@ -507,16 +435,16 @@ static bool add_alternative(Gen *g, Buf *b, const char *doc) {
   if (nalts < 2) return false;
   const Word *w = &alts[rng_below(&g->rng, (uint32_t)nalts)];
   if (!utf8_valid((const unsigned char *)w->s, w->len)) return false;
-  buf_json_string(b, w->s, w->len);
+  tb_json_string(b, w->s, w->len);
   return true;
 }
 
 /* Append the JSON of a value of type [type]. [field] and [doc] are the name
  * and @describe text of the record field it fills, or NULL. */
-static void add_value(Gen *g, Buf *b, uint32_t type, const char *field, const char *doc, int depth) {
+static void add_value(Gen *g, TextBuf *b, uint32_t type, const char *field, const char *doc, int depth) {
   const Image *img = g->img;
   if (type >= img->ntypes || depth > HARD_DEPTH) {
-    buf_puts(b, "null");
+    tb_puts(b, "null");
     return;
   }
   bool small = depth > MAX_DEPTH || g->budget == 0;
@@ -526,53 +454,53 @@ static void add_value(Gen *g, Buf *b, uint32_t type, const char *field, const ch
   switch (t->kind) {
   case IT_STRING: {
     if (add_alternative(g, b, doc)) break;
-    Buf s = {0};
+    TextBuf s = {0};
     if (name_has(field, TAG_NAMES))
       add_tag(g, &s);
     else if (name_has(field, SENTENCE_NAMES))
       add_sentence(g, &s);
     else
       add_phrase(g, &s);
-    buf_json_string(b, s.data, s.len);
+    tb_json_string(b, s.data, s.len);
     free(s.data);
     break;
   }
   case IT_INT:
     snprintf(num, sizeof num, "%u",
              name_has(field, RATING_NAMES) ? rng_range(&g->rng, 1, 5) : rng_range(&g->rng, 0, 100));
-    buf_puts(b, num);
+    tb_puts(b, num);
     break;
   case IT_FLOAT: {
     uint32_t hundredths =
         name_has(field, QUALITY_NAMES) ? rng_range(&g->rng, 70, 100) : rng_range(&g->rng, 0, 100);
     snprintf(num, sizeof num, "%u.%02u", hundredths / 100, hundredths % 100);
-    buf_puts(b, num);
+    tb_puts(b, num);
     break;
   }
-  case IT_BOOL: buf_puts(b, rng_below(&g->rng, 2) ? "true" : "false"); break;
+  case IT_BOOL: tb_puts(b, rng_below(&g->rng, 2) ? "true" : "false"); break;
   case IT_ENUM:
     if (t->nvariants == 0) {
-      buf_puts(b, "null");
+      tb_puts(b, "null");
       break;
     }
     {
       const char *v = t->variants[rng_below(&g->rng, t->nvariants)];
-      buf_json_string(b, v, strlen(v));
+      tb_json_string(b, v, strlen(v));
       break;
     }
   case IT_LIST: {
     uint32_t n = small ? 0 : rng_range(&g->rng, 1, 3);
-    buf_add(b, "[", 1);
+    tb_put(b, "[", 1);
     for (uint32_t i = 0; i < n; i++) {
-      if (i) buf_add(b, ",", 1);
+      if (i) tb_put(b, ",", 1);
       add_value(g, b, t->elem, field, doc, depth + 1);
     }
-    buf_add(b, "]", 1);
+    tb_put(b, "]", 1);
     break;
   }
   case IT_OPT:
     if (small || rng_below(&g->rng, 4) == 0)
-      buf_puts(b, "null");
+      tb_puts(b, "null");
     else
       add_value(g, b, t->elem, field, doc, depth + 1);
     break;
@@ -580,32 +508,32 @@ static void add_value(Gen *g, Buf *b, uint32_t type, const char *field, const ch
     uint32_t n = small ? 0 : rng_range(&g->rng, 1, 2);
     uint32_t first = rng_below(&g->rng, COUNT(WORDS));
     uint32_t second = (first + 1 + rng_below(&g->rng, COUNT(WORDS) - 1)) % COUNT(WORDS);
-    buf_add(b, "{", 1);
+    tb_put(b, "{", 1);
     for (uint32_t i = 0; i < n; i++) {
-      if (i) buf_add(b, ",", 1);
+      if (i) tb_put(b, ",", 1);
       const char *k = WORDS[i ? second : first];
-      buf_json_string(b, k, strlen(k));
-      buf_add(b, ":", 1);
+      tb_json_string(b, k, strlen(k));
+      tb_put(b, ":", 1);
       add_value(g, b, t->elem, NULL, NULL, depth + 1);
     }
-    buf_add(b, "}", 1);
+    tb_put(b, "}", 1);
     break;
   }
   case IT_RECORD:
-    buf_add(b, "{", 1);
+    tb_put(b, "{", 1);
     for (uint32_t i = 0; i < t->nfields; i++) {
-      if (i) buf_add(b, ",", 1);
-      buf_json_string(b, t->field_names[i], strlen(t->field_names[i]));
-      buf_add(b, ":", 1);
+      if (i) tb_put(b, ",", 1);
+      tb_json_string(b, t->field_names[i], strlen(t->field_names[i]));
+      tb_put(b, ":", 1);
       add_value(g, b, t->field_types[i], t->field_names[i], t->field_docs ? t->field_docs[i] : NULL,
                 depth + 1);
     }
-    buf_add(b, "}", 1);
+    tb_put(b, "}", 1);
     break;
   case IT_ANY:
   case IT_IMAGE:
   case IT_AUDIO:
-  case IT_DURATION: buf_puts(b, "null"); break;
+  case IT_DURATION: tb_puts(b, "null"); break;
   }
 }
 
@@ -621,12 +549,12 @@ char *mock_reply(const Request *r, const char *key, size_t *len) {
   g.img = r->img;
   g.budget = VALUE_BUDGET;
   if (r->prompt >= 0) g.nwords = pick_input_words(&g.rng, r->messages, g.words);
-  Buf b = {0};
+  TextBuf b = {0};
   if (r->prompt < 0) {
     uint32_t hundredths = rng_range(&g.rng, 70, 100);
     char num[48];
     snprintf(num, sizeof num, "{\"score\":%u.%02u}", hundredths / 100, hundredths % 100);
-    buf_puts(&b, num);
+    tb_puts(&b, num);
   } else if (!r->img || r->out_type >= r->img->ntypes || r->img->types[r->out_type].kind == IT_STRING) {
     g.nquotes = find_quotes(r->messages, g.quotes);
     add_prose(&g, &b);

@@ -25,6 +25,7 @@
 #include "arena.h"
 #include "base64.h"
 #include "json_value.h"
+#include "textbuf.h"
 
 /* Bodies nested deeper than this are refused before parsing: the reply's
  * own value may be nested JSON_VALUE_MAX_DEPTH deep, inside a few levels of
@@ -41,39 +42,6 @@ static char *xstrndup(const char *s, size_t n) {
   if (n) memcpy(p, s, n);
   p[n] = '\0';
   return p;
-}
-
-/* A growing byte buffer, NUL-terminated once anything was written. */
-typedef struct Buf {
-  char *data;
-  size_t len, cap;
-} Buf;
-
-/* Append `n` bytes of `s`. */
-static void buf_add(Buf *b, const char *s, size_t n) {
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p) flow_oom();
-    b->data = p;
-    b->cap = cap;
-  }
-  if (n) memcpy(b->data + b->len, s, n);
-  b->len += n;
-  b->data[b->len] = '\0';
-}
-
-/* Append the NUL-terminated `s`. */
-static void buf_puts(Buf *b, const char *s) { buf_add(b, s, strlen(s)); }
-
-/* The buffer's text, taking ownership ("" when nothing was written). */
-static char *buf_take(Buf *b) {
-  char *s = b->data ? b->data : xstrndup("", 0);
-  b->data = NULL;
-  b->len = b->cap = 0;
-  return s;
 }
 
 /* Write a formatted message to err[0..errlen) (when there is room). */
@@ -107,51 +75,20 @@ static void wipe(void *p, size_t n) {
 
 /* ---- JSON helpers --------------------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at `s` (`n` bytes available), or 0
- * when it is not valid UTF-8 (overlong forms, surrogates and code points
- * above U+10FFFF are invalid). */
-static size_t utf8_seq_len(const unsigned char *s, size_t n) {
-  unsigned char c = s[0];
-  if (c < 0x80) return 1;
-  size_t len;
-  uint32_t cp;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (n < len) return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (s[i] & 0x3F);
-  }
-  if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return 0;
-  if (cp >= 0xD800 && cp <= 0xDFFF) return 0;
-  if (cp > 0x10FFFF) return 0;
-  return len;
-}
-
 /* A JSON string of `s` (`n` bytes); a byte that is not valid UTF-8 becomes
  * U+FFFD, as in the canonical request. New reference. */
 static json_t *jstr(const char *s, size_t n) {
   json_t *j = json_stringn(s, n);
   if (j) return j;
-  Buf b = {0};
+  TextBuf b = {0};
   const unsigned char *p = (const unsigned char *)s;
   for (size_t i = 0; i < n;) {
     size_t k = utf8_seq_len(p + i, n - i);
     if (k) {
-      buf_add(&b, s + i, k);
+      tb_put(&b, s + i, k);
       i += k;
     } else {
-      buf_add(&b, "\xEF\xBF\xBD", 3);
+      tb_put(&b, "\xEF\xBF\xBD", 3);
       i++;
     }
   }
@@ -171,19 +108,19 @@ static void jpush(json_t *arr, json_t *val) {
   if (!val || json_array_append_new(arr, val) != 0) flow_oom();
 }
 
-/* json_dump_callback sink: append to a Buf. */
+/* json_dump_callback sink: append to a TextBuf. */
 static int dump_to_buf(const char *s, size_t n, void *data) {
-  buf_add(data, s, n);
+  tb_put(data, s, n);
   return 0;
 }
 
 /* The compact text of `j` (malloc'd); its length in *len. Reals print with
  * `precision` significant digits. */
 static char *jdump(const json_t *j, int precision, size_t *len) {
-  Buf b = {0};
+  TextBuf b = {0};
   json_dump_callback(j, dump_to_buf, &b, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(precision));
   if (len) *len = b.len;
-  return buf_take(&b);
+  return tb_take(&b);
 }
 
 /* The deepest nesting of arrays and objects in the JSON text `s`, counted
@@ -288,14 +225,14 @@ static const char *env_get(const ProviderEnv *env, const char *name) {
  * without a scheme, http:// is assumed, an empty host is 127.0.0.1 and a
  * missing port is 11434 ("0.0.0.0" -> "http://0.0.0.0:11434",
  * ":8080" -> "http://127.0.0.1:8080"). A value with a scheme is kept. */
-static void ollama_host(const char *v, Buf *out) {
+static void ollama_host(const char *v, TextBuf *out) {
   if (strstr(v, "://")) {
-    buf_puts(out, v);
+    tb_puts(out, v);
     return;
   }
   const char *slash = strchr(v, '/');
   size_t hp = slash ? (size_t)(slash - v) : strlen(v);
-  buf_puts(out, "http://");
+  tb_puts(out, "http://");
   const char *port = NULL;
   size_t hostlen = hp;
   if (v[0] == '[') {
@@ -312,14 +249,14 @@ static void ollama_host(const char *v, Buf *out) {
     }
   }
   if (hostlen)
-    buf_add(out, v, hostlen);
+    tb_put(out, v, hostlen);
   else
-    buf_puts(out, "127.0.0.1");
+    tb_puts(out, "127.0.0.1");
   if (port && port + 1 < v + hp)
-    buf_add(out, port, (size_t)(v + hp - port));
+    tb_put(out, port, (size_t)(v + hp - port));
   else
-    buf_puts(out, ":11434");
-  if (slash) buf_puts(out, slash);
+    tb_puts(out, ":11434");
+  if (slash) tb_puts(out, slash);
 }
 
 /* The host part of an http(s) URL (between "://" and the port or path, user
@@ -371,7 +308,7 @@ static const char *default_key_var(Provider p) {
 
 /* Fill `url` with the full endpoint of binding `m`: its base_url, else the
  * provider's variable, else the default; then the provider's path. */
-static bool endpoint(const ImgModel *m, const ProviderEnv *env, Buf *url, char *err, size_t errlen) {
+static bool endpoint(const ImgModel *m, const ProviderEnv *env, TextBuf *url, char *err, size_t errlen) {
   static const char *const vars[] = {"OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "OLLAMA_HOST"};
   static const char *const defaults[] = {"https://api.openai.com/v1", "https://api.anthropic.com",
                                          "http://127.0.0.1:11434"};
@@ -385,11 +322,11 @@ static bool endpoint(const ImgModel *m, const ProviderEnv *env, Buf *url, char *
     base = defaults[m->provider];
     snprintf(from, sizeof from, "the default endpoint");
   }
-  Buf b = {0};
+  TextBuf b = {0};
   if (m->provider == PROVIDER_OLLAMA)
     ollama_host(base, &b);
   else
-    buf_puts(&b, base);
+    tb_puts(&b, base);
   const char *sep = strstr(b.data, "://");
   size_t keep = sep ? (size_t)(sep - b.data) + 3 : 0;
   while (b.len > keep && b.data[b.len - 1] == '/')
@@ -412,11 +349,11 @@ static bool endpoint(const ImgModel *m, const ProviderEnv *env, Buf *url, char *
     return false;
   }
   if (m->provider == PROVIDER_OPENAI)
-    buf_puts(&b, "/chat/completions");
+    tb_puts(&b, "/chat/completions");
   else if (m->provider == PROVIDER_ANTHROPIC)
-    buf_puts(&b, ends_with(b.data, b.len, "/v1") ? "/messages" : "/v1/messages");
+    tb_puts(&b, ends_with(b.data, b.len, "/v1") ? "/messages" : "/v1/messages");
   else
-    buf_puts(&b, ends_with(b.data, b.len, "/api") ? "/chat" : "/api/chat");
+    tb_puts(&b, ends_with(b.data, b.len, "/api") ? "/chat" : "/api/chat");
   *url = b;
   return true;
 }
@@ -626,20 +563,20 @@ static bool collect_parts(const Request *r, const ImgModel *m, bool instruct, Pa
   for (size_t i = 0; i < ps->n; i++) {
     Part *p = &ps->items[i];
     if (p->role != ROLE_SYSTEM) continue;
-    Buf b = {0};
-    buf_add(&b, p->text, p->text_len);
-    buf_puts(&b, "\n\n");
-    buf_add(&b, schema_instructions, ilen);
-    buf_add(&b, r->schema, slen);
+    TextBuf b = {0};
+    tb_put(&b, p->text, p->text_len);
+    tb_puts(&b, "\n\n");
+    tb_put(&b, schema_instructions, ilen);
+    tb_put(&b, r->schema, slen);
     p->text_len = b.len;
-    p->text = p->owned = buf_take(&b);
+    p->text = p->owned = tb_take(&b);
     return true;
   }
-  Buf b = {0};
-  buf_add(&b, schema_instructions, ilen);
-  buf_add(&b, r->schema, slen);
+  TextBuf b = {0};
+  tb_put(&b, schema_instructions, ilen);
+  tb_put(&b, r->schema, slen);
   Part sp = {.role = ROLE_SYSTEM, .text_len = b.len};
-  sp.text = sp.owned = buf_take(&b);
+  sp.text = sp.owned = tb_take(&b);
   parts_push(ps, sp);
   memmove(ps->items + 1, ps->items, (ps->n - 1) * sizeof *ps->items);
   ps->items[0] = sp;
@@ -850,12 +787,12 @@ static json_t *anthropic_body(const Request *r, const ImgModel *m, const Parts *
   const ImgParams *pr = &r->params;
   jset(body, "max_tokens",
        json_integer(pr->set & PARAM_MAX_TOKENS ? pr->max_tokens : PROVIDER_ANTHROPIC_DEFAULT_MAX_TOKENS));
-  Buf sys = {0};
+  TextBuf sys = {0};
   bool has_sys = false;
   for (size_t i = 0; i < ps->n; i++) {
     if (ps->items[i].role != ROLE_SYSTEM) continue;
-    if (has_sys) buf_puts(&sys, "\n\n");
-    buf_add(&sys, ps->items[i].text, ps->items[i].text_len);
+    if (has_sys) tb_puts(&sys, "\n\n");
+    tb_put(&sys, ps->items[i].text, ps->items[i].text_len);
     has_sys = true;
   }
   if (has_sys) jset(body, "system", jstr(sys.data, sys.len));
@@ -926,7 +863,7 @@ static json_t *ollama_body(const Request *r, const ImgModel *m, const Parts *ps,
       jset(msg, "content", part_text(p));
       i++;
     } else {
-      Buf text = {0};
+      TextBuf text = {0};
       json_t *images = json_array();
       bool first = true;
       for (; i < ps->n && ps->items[i].role == ROLE_USER; i++) {
@@ -934,8 +871,8 @@ static json_t *ollama_body(const Request *r, const ImgModel *m, const Parts *ps,
         if (q->media) {
           jpush(images, media_b64(q->media, false));
         } else {
-          if (!first) buf_puts(&text, "\n\n");
-          buf_add(&text, q->text, q->text_len);
+          if (!first) tb_puts(&text, "\n\n");
+          tb_put(&text, q->text, q->text_len);
           first = false;
         }
       }
@@ -1005,7 +942,7 @@ bool provider_build(const Request *r, const ProviderEnv *env, HttpRequest *out, 
             "anthropic or ollama", m->name, provider_name(m->provider));
     return false;
   }
-  Buf url = {0};
+  TextBuf url = {0};
   if (!endpoint(m, env, &url, err, errlen)) return false;
   const char *key = NULL;
   if (!api_key(m, env, url.data, &key, err, errlen)) {
@@ -1046,7 +983,7 @@ bool provider_build(const Request *r, const ProviderEnv *env, HttpRequest *out, 
   }
   out->body = jdump(body, 15, &out->body_len);
   json_decref(body);
-  out->url = buf_take(&url);
+  out->url = tb_take(&url);
   out->headers = xmalloc(4 * sizeof *out->headers);
   out->headers[out->nheaders++] = header("Content-Type", "application/json");
   out->headers[out->nheaders++] = header("Accept", "application/json");
@@ -1184,7 +1121,7 @@ static int64_t retry_after(const char *const *hs, size_t n, int64_t now_ms) {
  * "[redacted]", and the text is cut at PROVIDER_MESSAGE_CAP bytes on a
  * character boundary. */
 static void clean_message(const char *src, size_t n, char *dst, size_t size) {
-  Buf b = {0};
+  TextBuf b = {0};
   size_t i = 0;
   bool redact_next = false;
   while (i < n && b.len < PROVIDER_MESSAGE_CAP) {
@@ -1203,11 +1140,11 @@ static void clean_message(const char *src, size_t n, char *dst, size_t size) {
     for (size_t k = 0; k + 2 < wl && !secret; k++)
       if (w[k] == '*' && w[k + 1] == '*' && w[k + 2] == '*') secret = true;
     redact_next = wl == 6 && ascii_ieq(w, "bearer", 6);
-    if (b.len) buf_add(&b, " ", 1);
+    if (b.len) tb_put(&b, " ", 1);
     if (secret)
-      buf_puts(&b, "[redacted]");
+      tb_puts(&b, "[redacted]");
     else
-      buf_add(&b, w, wl);
+      tb_put(&b, w, wl);
   }
   size_t len = b.len;
   if (len > PROVIDER_MESSAGE_CAP) {
@@ -1470,7 +1407,7 @@ static bool parse_anthropic(const Request *r, const ImgModel *m, const json_t *j
   }
   bool structured = schema_mode(m, r) == SM_NATIVE;
   const json_t *tool_input = NULL;
-  Buf text = {0};
+  TextBuf text = {0};
   bool any_text = false;
   for (size_t i = 0; i < json_array_size(content); i++) {
     const json_t *b = json_array_get(content, i);
@@ -1479,7 +1416,7 @@ static bool parse_anthropic(const Request *r, const ImgModel *m, const json_t *j
     if (!strcmp(ts, "text")) {
       const json_t *tx = json_object_get(b, "text");
       if (json_is_string(tx)) {
-        buf_add(&text, json_string_value(tx), json_string_length(tx));
+        tb_put(&text, json_string_value(tx), json_string_length(tx));
         any_text = true;
       }
     } else if (!strcmp(ts, "tool_use") && !tool_input) {

@@ -14,6 +14,8 @@
  * represented by their MIME type, size and SHA-256, never by their bytes.
  * Nothing here reads the environment: API keys and the name of the variable
  * that holds them never enter a request. */
+#include "arena.h"
+#include "provider.h"
 #include "request.h"
 
 #include <errno.h>
@@ -25,139 +27,24 @@
 #include <string.h>
 
 #include "sha256.h"
+#include "textbuf.h"
 
 /* The canonical format's version, the "v" member. */
 #define REQUEST_FORMAT_VERSION 1
 
-/* A growing byte buffer, always NUL-terminated once anything was written. */
-typedef struct Buf {
-  char *data;
-  size_t len, cap;
-} Buf;
-
-/* Make room for `extra` more bytes and the NUL; aborts on exhaustion, like
- * every allocation in the runtime. */
-static void buf_reserve(Buf *b, size_t extra) {
-  if (b->len + extra + 1 <= b->cap) return;
-  size_t cap = b->cap ? b->cap : 256;
-  while (cap < b->len + extra + 1)
-    cap *= 2;
-  char *p = realloc(b->data, cap);
-  if (!p) {
-    fprintf(stderr, "flow: out of memory\n");
-    abort();
-  }
-  b->data = p;
-  b->cap = cap;
-}
-
-/* Append `n` bytes of `s`. */
-static void buf_add(Buf *b, const char *s, size_t n) {
-  buf_reserve(b, n);
-  memcpy(b->data + b->len, s, n);
-  b->len += n;
-  b->data[b->len] = '\0';
-}
-
-/* Append the NUL-terminated `s`. */
-static void buf_puts(Buf *b, const char *s) { buf_add(b, s, strlen(s)); }
-
-/* Length of the valid UTF-8 sequence starting at `s` (at most `n` bytes
- * available), or 0 when the bytes there are not valid UTF-8 (overlong forms,
- * surrogates and code points above U+10FFFF are invalid). */
-static size_t utf8_seq_len(const unsigned char *s, size_t n) {
-  unsigned char c = s[0];
-  if (c < 0x80) return 1;
-  size_t len;
-  uint32_t cp;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (n < len) return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (s[i] & 0x3F);
-  }
-  if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return 0;
-  if (cp >= 0xD800 && cp <= 0xDFFF) return 0;
-  if (cp > 0x10FFFF) return 0;
-  return len;
-}
-
-/* Append `s` (`n` bytes) as a JSON string literal. Runs of bytes that need
- * no escape are copied in one go. */
-static void buf_json_string(Buf *b, const char *s, size_t n) {
-  const unsigned char *p = (const unsigned char *)s;
-  buf_reserve(b, n + 2);
-  buf_add(b, "\"", 1);
-  size_t i = 0;
-  while (i < n) {
-    size_t run = i;
-    for (;;) {
-      if (run >= n) break;
-      unsigned char c = p[run];
-      if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-        run++;
-      } else if (c >= 0x80) {
-        size_t len = utf8_seq_len(p + run, n - run);
-        if (!len) break;
-        run += len;
-      } else {
-        break;
-      }
-    }
-    if (run > i) {
-      buf_add(b, s + i, run - i);
-      i = run;
-      continue;
-    }
-    unsigned char c = p[i++];
-    if (c == '"' || c == '\\') {
-      char esc[2] = {'\\', (char)c};
-      buf_add(b, esc, 2);
-    } else if (c < 0x20) {
-      const char *short_esc = c == '\n'   ? "\\n"
-                              : c == '\t' ? "\\t"
-                              : c == '\r' ? "\\r"
-                              : c == '\b' ? "\\b"
-                              : c == '\f' ? "\\f"
-                                          : NULL;
-      if (short_esc) {
-        buf_puts(b, short_esc);
-      } else {
-        char esc[8];
-        snprintf(esc, sizeof esc, "\\u%04x", c);
-        buf_puts(b, esc);
-      }
-    } else {
-      buf_puts(b, "\\ufffd"); /* a byte that is not valid UTF-8 */
-    }
-  }
-  buf_add(b, "\"", 1);
-}
-
 /* Append the NUL-terminated `s` as a JSON string, or null when `s` is NULL. */
-static void buf_json_cstr(Buf *b, const char *s) {
+static void buf_json_cstr(TextBuf *b, const char *s) {
   if (s)
-    buf_json_string(b, s, strlen(s));
+    tb_json_string(b, s, strlen(s));
   else
-    buf_puts(b, "null");
+    tb_puts(b, "null");
 }
 
 /* Append an integer. */
-static void buf_json_int(Buf *b, int64_t v) {
+static void buf_json_int(TextBuf *b, int64_t v) {
   char num[32];
   snprintf(num, sizeof num, "%" PRId64, v);
-  buf_puts(b, num);
+  tb_puts(b, num);
 }
 
 /* Append a double in the shortest decimal form that reads back to the same
@@ -166,9 +53,9 @@ static void buf_json_int(Buf *b, int64_t v) {
  * most 15 digits), with ".0" added when it would otherwise look like an
  * integer: 0.1, 1.0, 100.0, 1e+100; the same form as json_value.c writes.
  * NaN and infinities have no JSON form and print as null. */
-static void buf_json_real(Buf *b, double v) {
+static void buf_json_real(TextBuf *b, double v) {
   if (!isfinite(v)) {
-    buf_puts(b, "null");
+    tb_puts(b, "null");
     return;
   }
   char num[40];
@@ -180,7 +67,7 @@ static void buf_json_real(Buf *b, double v) {
     size_t n = strlen(num);
     memcpy(num + n, ".0", 3);
   }
-  buf_puts(b, num);
+  tb_puts(b, num);
 }
 
 /* Comparison of two C strings for qsort, by bytes. */
@@ -190,165 +77,151 @@ static int cmp_cstr(const void *a, const void *b) {
 
 /* Append the JSON value `j` canonically: objects with their keys sorted by
  * bytes, numbers as described at the top of the file. */
-static void buf_json_value(Buf *b, const json_t *j) {
+static void buf_json_value(TextBuf *b, const json_t *j) {
   switch (json_typeof(j)) {
   case JSON_OBJECT: {
     size_t n = json_object_size(j);
-    const char **keys = n ? malloc(n * sizeof *keys) : NULL;
-    if (n && !keys) {
-      fprintf(stderr, "flow: out of memory\n");
-      abort();
-    }
+    const char **keys = n ? xmalloc(n * sizeof *keys) : NULL;
     size_t k = 0;
     const char *key;
     json_t *val;
     json_object_foreach((json_t *)j, key, val) keys[k++] = key;
     qsort(keys, k, sizeof *keys, cmp_cstr);
-    buf_add(b, "{", 1);
+    tb_put(b, "{", 1);
     for (size_t i = 0; i < k; i++) {
-      if (i) buf_add(b, ",", 1);
+      if (i) tb_put(b, ",", 1);
       buf_json_cstr(b, keys[i]);
-      buf_add(b, ":", 1);
+      tb_put(b, ":", 1);
       buf_json_value(b, json_object_get(j, keys[i]));
     }
-    buf_add(b, "}", 1);
+    tb_put(b, "}", 1);
     free(keys);
     break;
   }
   case JSON_ARRAY:
-    buf_add(b, "[", 1);
+    tb_put(b, "[", 1);
     for (size_t i = 0; i < json_array_size(j); i++) {
-      if (i) buf_add(b, ",", 1);
+      if (i) tb_put(b, ",", 1);
       buf_json_value(b, json_array_get(j, i));
     }
-    buf_add(b, "]", 1);
+    tb_put(b, "]", 1);
     break;
-  case JSON_STRING: buf_json_string(b, json_string_value(j), json_string_length(j)); break;
+  case JSON_STRING: tb_json_string(b, json_string_value(j), json_string_length(j)); break;
   case JSON_INTEGER: buf_json_int(b, (int64_t)json_integer_value(j)); break;
   case JSON_REAL: buf_json_real(b, json_real_value(j)); break;
-  case JSON_TRUE: buf_puts(b, "true"); break;
-  case JSON_FALSE: buf_puts(b, "false"); break;
-  case JSON_NULL: buf_puts(b, "null"); break;
+  case JSON_TRUE: tb_puts(b, "true"); break;
+  case JSON_FALSE: tb_puts(b, "false"); break;
+  case JSON_NULL: tb_puts(b, "null"); break;
   }
 }
 
-/* The wire-protocol name of a provider. */
-static const char *provider_name(Provider p) {
-  switch (p) {
-  case PROVIDER_OPENAI: return "openai";
-  case PROVIDER_ANTHROPIC: return "anthropic";
-  case PROVIDER_OLLAMA: return "ollama";
-  case PROVIDER_MOCK: return "mock";
-  }
-  return "unknown";
-}
 
 /* Append the binding object: provider, provider model name and endpoint. The
  * binding's name in the program, its limits, prices and key variable do not
  * change the reply and are left out. */
-static void add_binding(Buf *b, const Request *r) {
+static void add_binding(TextBuf *b, const Request *r) {
   const ImgModel *m = r->img && r->model < r->img->nmodels ? &r->img->models[r->model] : NULL;
-  buf_puts(b, "{\"base_url\":");
+  tb_puts(b, "{\"base_url\":");
   buf_json_cstr(b, m ? m->base_url : NULL);
-  buf_puts(b, ",\"model\":");
+  tb_puts(b, ",\"model\":");
   buf_json_cstr(b, m ? m->model : NULL);
-  buf_puts(b, ",\"provider\":");
+  tb_puts(b, ",\"provider\":");
   buf_json_cstr(b, m ? provider_name(m->provider) : NULL);
-  buf_add(b, "}", 1);
+  tb_put(b, "}", 1);
 }
 
 /* Append the parameters that are set, in sorted key order. */
-static void add_params(Buf *b, const ImgParams *p) {
+static void add_params(TextBuf *b, const ImgParams *p) {
   bool first = true;
-  buf_add(b, "{", 1);
-#define SEP() (first ? (void)(first = false) : buf_add(b, ",", 1))
+  tb_put(b, "{", 1);
+#define SEP() (first ? (void)(first = false) : tb_put(b, ",", 1))
   if (p->set & PARAM_MAX_TOKENS) {
     SEP();
-    buf_puts(b, "\"max_tokens\":");
+    tb_puts(b, "\"max_tokens\":");
     buf_json_int(b, p->max_tokens);
   }
   if (p->set & PARAM_SEED) {
     SEP();
-    buf_puts(b, "\"seed\":");
+    tb_puts(b, "\"seed\":");
     buf_json_int(b, p->seed);
   }
   if (p->set & PARAM_STOP) {
     SEP();
-    buf_puts(b, "\"stop\":[");
+    tb_puts(b, "\"stop\":[");
     for (uint32_t i = 0; i < p->nstop; i++) {
-      if (i) buf_add(b, ",", 1);
+      if (i) tb_put(b, ",", 1);
       buf_json_cstr(b, p->stop ? p->stop[i] : NULL);
     }
-    buf_add(b, "]", 1);
+    tb_put(b, "]", 1);
   }
   if (p->set & PARAM_TEMPERATURE) {
     SEP();
-    buf_puts(b, "\"temperature\":");
+    tb_puts(b, "\"temperature\":");
     buf_json_real(b, p->temperature);
   }
   if (p->set & PARAM_TOP_P) {
     SEP();
-    buf_puts(b, "\"top_p\":");
+    tb_puts(b, "\"top_p\":");
     buf_json_real(b, p->top_p);
   }
 #undef SEP
-  buf_add(b, "}", 1);
+  tb_put(b, "}", 1);
 }
 
 /* Append one media part: {"bytes":n,"mime":..,"sha256":..}. */
-static void add_media(Buf *b, const Media *m) {
+static void add_media(TextBuf *b, const Media *m) {
   unsigned char digest[32];
   char hex[65];
   sha256_hash(m->data, m->len, digest);
   sha256_hex(digest, hex);
-  buf_puts(b, "{\"bytes\":");
+  tb_puts(b, "{\"bytes\":");
   buf_json_int(b, m->len);
-  buf_puts(b, ",\"mime\":");
+  tb_puts(b, ",\"mime\":");
   if (m->mime)
-    buf_json_string(b, m->mime->data, m->mime->len);
+    tb_json_string(b, m->mime->data, m->mime->len);
   else
-    buf_puts(b, "null");
-  buf_puts(b, ",\"sha256\":\"");
-  buf_puts(b, hex);
-  buf_puts(b, "\"}");
+    tb_puts(b, "null");
+  tb_puts(b, ",\"sha256\":\"");
+  tb_puts(b, hex);
+  tb_puts(b, "\"}");
 }
 
 /* Append the messages: one object per message record, {role, text} or
  * {media, role}; a field that is none is left out. */
-static void add_messages(Buf *b, Value messages) {
-  buf_add(b, "[", 1);
+static void add_messages(TextBuf *b, Value messages) {
+  tb_put(b, "[", 1);
   if (messages.tag == V_LIST) {
     const List *l = value_as_list(messages);
     for (uint32_t i = 0; i < l->len; i++) {
-      if (i) buf_add(b, ",", 1);
+      if (i) tb_put(b, ",", 1);
       Value msg = l->items[i];
       if (msg.tag != V_RECORD) {
-        buf_puts(b, "null");
+        tb_puts(b, "null");
         continue;
       }
       const Record *rec = value_as_record(msg);
       Value role = rec->nfields > 0 ? rec->fields[0] : value_none();
       Value text = rec->nfields > 1 ? rec->fields[1] : value_none();
       Value media = rec->nfields > 2 ? rec->fields[2] : value_none();
-      buf_add(b, "{", 1);
+      tb_put(b, "{", 1);
       if (media.tag == V_MEDIA) {
-        buf_puts(b, "\"media\":");
+        tb_puts(b, "\"media\":");
         add_media(b, value_as_media(media));
-        buf_add(b, ",", 1);
+        tb_put(b, ",", 1);
       }
-      buf_puts(b, "\"role\":");
+      tb_puts(b, "\"role\":");
       if (role.tag == V_STR)
-        buf_json_string(b, value_as_str(role)->data, value_as_str(role)->len);
+        tb_json_string(b, value_as_str(role)->data, value_as_str(role)->len);
       else
-        buf_puts(b, "null");
+        tb_puts(b, "null");
       if (text.tag == V_STR) {
-        buf_puts(b, ",\"text\":");
-        buf_json_string(b, value_as_str(text)->data, value_as_str(text)->len);
+        tb_puts(b, ",\"text\":");
+        tb_json_string(b, value_as_str(text)->data, value_as_str(text)->len);
       }
-      buf_add(b, "}", 1);
+      tb_put(b, "}", 1);
     }
   }
-  buf_add(b, "]", 1);
+  tb_put(b, "]", 1);
 }
 
 /* ---- fast canonical JSON ----------------------------------------------------------------------
@@ -400,7 +273,7 @@ static long scan_hex4(const char *p) {
 }
 
 /* Append code point `cp` as UTF-8. */
-static void buf_utf8(Buf *b, uint32_t cp) {
+static void buf_utf8(TextBuf *b, uint32_t cp) {
   char u[4];
   size_t n;
   if (cp < 0x80) {
@@ -414,14 +287,14 @@ static void buf_utf8(Buf *b, uint32_t cp) {
     u[0] = (char)(0xF0 | cp >> 18), u[1] = (char)(0x80 | ((cp >> 12) & 0x3F)),
     u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), u[3] = (char)(0x80 | (cp & 0x3F)), n = 4;
   }
-  buf_add(b, u, n);
+  tb_put(b, u, n);
 }
 
 /* Scan the string at the current position (a '"'). Its raw bytes (between
  * the quotes) go to [*start], [*len]; [*escaped] tells whether it holds an
  * escape. When [out] is not NULL the decoded string is appended to it in
  * canonical form. False on anything invalid. */
-static bool scan_string(Scan *sc, Buf *out, size_t *start, size_t *len, bool *escaped) {
+static bool scan_string(Scan *sc, TextBuf *out, size_t *start, size_t *len, bool *escaped) {
   const unsigned char *s = (const unsigned char *)sc->s;
   size_t i = ++sc->pos;
   *start = i;
@@ -443,15 +316,15 @@ static bool scan_string(Scan *sc, Buf *out, size_t *start, size_t *len, bool *es
   *len = i - *start;
   sc->pos = i + 1;
   if (!*escaped) {
-    if (out) buf_json_string(out, sc->s + *start, *len);
+    if (out) tb_json_string(out, sc->s + *start, *len);
     return true;
   }
   /* Decode the escapes (needed to validate them even when not emitting). */
-  Buf dec = {0};
+  TextBuf dec = {0};
   bool ok = true;
   for (size_t k = *start; ok && k < i;) {
     if (s[k] != '\\') {
-      buf_add(&dec, sc->s + k, 1);
+      tb_put(&dec, sc->s + k, 1);
       k++;
       continue;
     }
@@ -459,7 +332,7 @@ static bool scan_string(Scan *sc, Buf *out, size_t *start, size_t *len, bool *es
     const char *simple = strchr("\"\\/bfnrt", e);
     if (e && simple) {
       static const char DECODED[] = "\"\\/\b\f\n\r\t";
-      buf_add(&dec, &DECODED[simple - "\"\\/bfnrt"], 1);
+      tb_put(&dec, &DECODED[simple - "\"\\/bfnrt"], 1);
       k += 2;
     } else if (e == 'u' && k + 6 <= i) {
       long cp = scan_hex4(sc->s + k + 2);
@@ -481,14 +354,14 @@ static bool scan_string(Scan *sc, Buf *out, size_t *start, size_t *len, bool *es
       ok = false;
     }
   }
-  if (ok && out) buf_json_string(out, dec.data ? dec.data : "", dec.len);
+  if (ok && out) tb_json_string(out, dec.data ? dec.data : "", dec.len);
   free(dec.data);
   return ok;
 }
 
 /* Scan a number and append it canonically: integers through strtoll (as
  * jansson reads them), reals through strtod. */
-static bool scan_number(Scan *sc, Buf *out) {
+static bool scan_number(Scan *sc, TextBuf *out) {
   const char *s = sc->s;
   size_t i = sc->pos, n = sc->n;
   bool real = false;
@@ -557,10 +430,10 @@ static void sort_members(const Scan *sc, Member *m, size_t n) {
   }
 }
 
-static bool scan_value(Scan *sc, Buf *out, int depth);
+static bool scan_value(Scan *sc, TextBuf *out, int depth);
 
 /* Scan an object (at its '{'), appending it with sorted members. */
-static bool scan_object(Scan *sc, Buf *out, int depth) {
+static bool scan_object(Scan *sc, TextBuf *out, int depth) {
   Member local[16], *m = local;
   size_t n = 0, cap = 16;
   bool ok = false;
@@ -605,15 +478,15 @@ static bool scan_object(Scan *sc, Buf *out, int depth) {
   for (size_t i = 1; i < n; i++)
     if (cmp_member(sc, &m[i - 1], &m[i]) == 0) ok = false; /* duplicates: jansson keeps the last */
   if (ok && out) {
-    buf_add(out, "{", 1);
+    tb_put(out, "{", 1);
     for (size_t i = 0; i < n && ok; i++) {
-      if (i) buf_add(out, ",", 1);
-      buf_json_string(out, sc->s + m[i].key, m[i].klen);
-      buf_add(out, ":", 1);
+      if (i) tb_put(out, ",", 1);
+      tb_json_string(out, sc->s + m[i].key, m[i].klen);
+      tb_put(out, ":", 1);
       Scan sub = {sc->s, sc->n, m[i].val};
       ok = scan_value(&sub, out, depth + 1);
     }
-    buf_add(out, "}", 1);
+    tb_put(out, "}", 1);
   }
 done:
   if (m != local) free(m);
@@ -621,17 +494,17 @@ done:
 }
 
 /* Scan an array (at its '['), appending it. */
-static bool scan_array(Scan *sc, Buf *out, int depth) {
+static bool scan_array(Scan *sc, TextBuf *out, int depth) {
   sc->pos++;
   scan_ws(sc);
-  if (out) buf_add(out, "[", 1);
+  if (out) tb_put(out, "[", 1);
   if (sc->pos < sc->n && sc->s[sc->pos] == ']') {
     sc->pos++;
-    if (out) buf_add(out, "]", 1);
+    if (out) tb_put(out, "]", 1);
     return true;
   }
   for (bool first = true;; first = false) {
-    if (!first && out) buf_add(out, ",", 1);
+    if (!first && out) tb_put(out, ",", 1);
     if (!scan_value(sc, out, depth + 1)) return false;
     scan_ws(sc);
     if (sc->pos < sc->n && sc->s[sc->pos] == ',') {
@@ -639,7 +512,7 @@ static bool scan_array(Scan *sc, Buf *out, int depth) {
       scan_ws(sc);
     } else if (sc->pos < sc->n && sc->s[sc->pos] == ']') {
       sc->pos++;
-      if (out) buf_add(out, "]", 1);
+      if (out) tb_put(out, "]", 1);
       return true;
     } else {
       return false;
@@ -649,7 +522,7 @@ static bool scan_array(Scan *sc, Buf *out, int depth) {
 
 /* Scan one value at the current position (no leading whitespace) and append
  * it canonically to [out] (when not NULL). */
-static bool scan_value(Scan *sc, Buf *out, int depth) {
+static bool scan_value(Scan *sc, TextBuf *out, int depth) {
   if (depth > SCAN_MAX_DEPTH || sc->pos >= sc->n) return false;
   const char *p = sc->s + sc->pos;
   size_t left = sc->n - sc->pos;
@@ -668,7 +541,7 @@ static bool scan_value(Scan *sc, Buf *out, int depth) {
     size_t wl = strlen(word);
     if (left < wl || memcmp(p, word, wl) != 0) return false;
     sc->pos += wl;
-    if (out) buf_add(out, word, wl);
+    if (out) tb_put(out, word, wl);
     return true;
   }
   default: return scan_number(sc, out);
@@ -678,9 +551,9 @@ static bool scan_value(Scan *sc, Buf *out, int depth) {
 /* Append the parsed schema, canonically; a schema that is not valid JSON (it
  * comes from the compiler, so it should not happen) is kept as a string so
  * the key still depends on it. */
-static void add_schema(Buf *b, const char *schema) {
+static void add_schema(TextBuf *b, const char *schema) {
   if (!schema) {
-    buf_puts(b, "null");
+    tb_puts(b, "null");
     return;
   }
   size_t mark = b->len;
@@ -703,27 +576,27 @@ static void add_schema(Buf *b, const char *schema) {
 }
 
 char *request_canonical(const Request *r) {
-  Buf b = {0};
+  TextBuf b = {0};
   const Image *img = r->img;
   bool judge = r->prompt < 0;
-  buf_puts(&b, "{\"binding\":");
+  tb_puts(&b, "{\"binding\":");
   add_binding(&b, r);
-  buf_puts(&b, ",\"kind\":");
-  buf_puts(&b, judge ? "\"judge\"" : "\"prompt\"");
-  buf_puts(&b, ",\"messages\":");
+  tb_puts(&b, ",\"kind\":");
+  tb_puts(&b, judge ? "\"judge\"" : "\"prompt\"");
+  tb_puts(&b, ",\"messages\":");
   add_messages(&b, r->messages);
-  buf_puts(&b, ",\"params\":");
+  tb_puts(&b, ",\"params\":");
   add_params(&b, &r->params);
-  buf_puts(&b, ",\"prompt\":");
+  tb_puts(&b, ",\"prompt\":");
   if (!judge && img && (uint32_t)r->prompt < img->nprompts)
     buf_json_cstr(&b, img->prompts[r->prompt].name);
   else
-    buf_puts(&b, "null");
-  buf_puts(&b, ",\"schema\":");
+    tb_puts(&b, "null");
+  tb_puts(&b, ",\"schema\":");
   add_schema(&b, r->schema);
-  buf_puts(&b, ",\"v\":");
+  tb_puts(&b, ",\"v\":");
   buf_json_int(&b, REQUEST_FORMAT_VERSION);
-  buf_add(&b, "}", 1);
+  tb_put(&b, "}", 1);
   return b.data;
 }
 
