@@ -9,3 +9,4 @@ target_link_libraries(test_bytecode PRIVATE flowlib)
 add_test(NAME bytecode.format
          COMMAND test_bytecode --docs ${CMAKE_CURRENT_SOURCE_DIR}/docs/bytecode.md)
 set_tests_properties(bytecode.format PROPERTIES TIMEOUT 300)
+target_include_directories(test_bytecode PRIVATE ${CMAKE_CURRENT_LIST_DIR}/..)  # tests/tally.h

@@ -14,27 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tally.h"
 #include "bytecode.h"
 #include "disasm.h"
 #include "image.h"
 #include "sha256.h"
-
-/* Pass/fail counters of the whole run. */
-typedef struct Tally {
-  int passed, failed;
-} Tally;
-
-/* Record one check; print where it failed. */
-static bool check_at(Tally *t, bool ok, const char *file, int line, const char *what) {
-  if (ok) {
-    t->passed++;
-  } else {
-    t->failed++;
-    fprintf(stderr, "%s:%d: check failed: %s\n", file, line, what);
-  }
-  return ok;
-}
-#define CHECK(t, cond) check_at((t), (cond), __FILE__, __LINE__, #cond)
 
 /* A malloc'd copy of [s]; the Image owns it. */
 static char *dup(const char *s) {

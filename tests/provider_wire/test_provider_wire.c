@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tally.h"
 #include "base64.h"
 #include "image.h"
 #include "provider.h"
@@ -24,31 +25,6 @@
 #define CANARY "sk-canary-123"
 
 /* ---- checks -------------------------------------------------------------------------------- */
-
-/* Pass/fail counters of the whole run. */
-typedef struct Tally {
-  int passed, failed;
-} Tally;
-
-/* Record one check; print where it failed. */
-static bool check_at(Tally *t, bool ok, const char *file, int line, const char *what) {
-  if (ok) {
-    t->passed++;
-  } else {
-    t->failed++;
-    fprintf(stderr, "%s:%d: check failed: %s\n", file, line, what);
-  }
-  return ok;
-}
-#define CHECK(t, cond) check_at((t), (cond), __FILE__, __LINE__, #cond)
-
-/* Record a string comparison; on failure print both strings. */
-static void check_str_at(Tally *t, const char *got, const char *want, const char *file, int line) {
-  bool ok = got && want && strcmp(got, want) == 0;
-  if (!check_at(t, ok, file, line, "strings equal"))
-    fprintf(stderr, "  expected: %s\n  got:      %s\n", want ? want : "(null)", got ? got : "(null)");
-}
-#define CHECK_STR(t, got, want) check_str_at((t), (got), (want), __FILE__, __LINE__)
 
 /* Record that [hay] contains [needle]. */
 static void check_has_at(Tally *t, const char *hay, const char *needle, const char *file, int line) {

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tally.h"
 #include "cassette.h"
 #include "image.h"
 #include "json_value.h"
@@ -25,32 +26,6 @@
 #include "request.h"
 #include "sha256.h"
 #include "value.h"
-
-/* Pass/fail counters of the whole run. */
-typedef struct Tally {
-  int passed, failed;
-} Tally;
-
-/* Record one check; print where it failed. */
-static bool check_at(Tally *t, bool ok, const char *file, int line, const char *what) {
-  if (ok) {
-    t->passed++;
-  } else {
-    t->failed++;
-    fprintf(stderr, "%s:%d: check failed: %s\n", file, line, what);
-  }
-  return ok;
-}
-#define CHECK(t, cond) check_at((t), (cond), __FILE__, __LINE__, #cond)
-
-/* Record a string comparison; on failure print both strings. */
-static void check_str_at(Tally *t, const char *got, const char *want, const char *file, int line) {
-  bool ok = got && want && strcmp(got, want) == 0;
-  if (check_at(t, ok, file, line, "strings equal")) return;
-  fprintf(stderr, "--- expected ---\n%s\n--- got ---\n%s\n----------------\n", want ? want : "(null)",
-          got ? got : "(null)");
-}
-#define CHECK_STR(t, got, want) check_str_at((t), (got), (want), __FILE__, __LINE__)
 
 /* Record that [hay] contains [needle]; on failure print both. */
 static void check_has_at(Tally *t, const char *hay, const char *needle, const char *file, int line) {

@@ -3,7 +3,7 @@
 # and the built-in functions (test_builtins). Each prints "N passed, M failed".
 foreach(area values json builtins)
   add_executable(test_rt_${area} ${CMAKE_CURRENT_LIST_DIR}/test_${area}.c)
-  target_include_directories(test_rt_${area} PRIVATE ${CMAKE_CURRENT_LIST_DIR})
+  target_include_directories(test_rt_${area} PRIVATE ${CMAKE_CURRENT_LIST_DIR}/..)
   target_link_libraries(test_rt_${area} PRIVATE flowlib)
   add_test(NAME runtime.${area} COMMAND test_rt_${area})
   set_tests_properties(runtime.${area} PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed")

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tally.h"
 #include "arena.h"
 #include "ast.h"
 #include "diag.h"
@@ -15,21 +16,6 @@
 #include "parse.h"
 #include "source.h"
 
-typedef struct Tally {
-  int passed, failed;
-} Tally;
-
-static void check_at(Tally *t, int ok, const char *file, int line, const char *what) {
-  if (ok) {
-    t->passed++;
-    return;
-  }
-  t->failed++;
-  fprintf(stderr, "%s:%d: check failed: %s\n", file, line, what);
-}
-#define CHECK(t, cond) check_at((t), (cond) ? 1 : 0, __FILE__, __LINE__, #cond)
-#define CHECK_STR(t, got, want) \
-  check_at((t), (got) && strcmp((got), (want)) == 0, __FILE__, __LINE__, #got " == " #want)
 
 /* One parse: its arena, diagnostics and tree. */
 typedef struct Parsed {

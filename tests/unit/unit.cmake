@@ -10,3 +10,5 @@ add_executable(test_parse ${CMAKE_CURRENT_LIST_DIR}/test_parse.c)
 target_link_libraries(test_parse PRIVATE flowfront)
 add_test(NAME unit.parse COMMAND test_parse)
 set_tests_properties(unit.parse PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed")
+target_include_directories(test_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/..)  # tests/tally.h
+target_include_directories(test_parse PRIVATE ${CMAKE_CURRENT_LIST_DIR}/..)  # tests/tally.h

@@ -1,10 +1,10 @@
-/* tally.h - the pass/fail counting shared by the runtime unit tests.
+/* tally.h - the pass/fail counting shared by the C unit tests.
  *
  * CHECK records one condition, CHECK_STR one string comparison (printing
  * both strings when they differ); tally_report prints "N passed, M failed"
  * (what ctest looks for) and gives the exit status. */
-#ifndef FLOW_TESTS_RUNTIME_TALLY_H
-#define FLOW_TESTS_RUNTIME_TALLY_H
+#ifndef FLOW_TESTS_TALLY_H
+#define FLOW_TESTS_TALLY_H
 
 #include <stdbool.h>
 #include <stdio.h>
