@@ -39,7 +39,15 @@ typedef struct Event {
   char *failure;            /* owned: the provider could not answer */
   struct NetCall *net;      /* a network call to send (first attempt, retry or fallback) */
   bool timer;               /* a retry's backoff: at its time the call queues for a slot */
+  bool recheck;             /* a rate limit refills: start the waiting calls that now fit */
+  double tokens;            /* estimated tokens of the call, for tokens_per_minute */
 } Event;
+
+/* A binding's requests-per-minute or tokens-per-minute limit: a bucket that
+ * holds at most a second's worth and refills continuously. */
+typedef struct Bucket {
+  double level, cap, per_ms, last;
+} Bucket;
 
 /* One exchange kept for --record, in the trace of the task that made it. */
 typedef struct Exchange {
@@ -97,6 +105,8 @@ typedef struct Sched {
   size_t nwaiting, waiting_cap;
   uint32_t inflight_calls;
   uint32_t *binding_inflight;
+  Bucket *rpm, *tpm;        /* per binding (cap 0: no limit) */
+  double recheck_at;        /* a pending recheck event's time, or -1 */
   /* items */
   FILE *in;
   bool input_done;
@@ -311,13 +321,14 @@ static bool ensure_http(Sched *s, char *err, size_t errlen) {
   return true;
 }
 
+static void release_slot(Sched *s, uint32_t binding);
+
 /* Send the current attempt of `c` (its slot is held). */
 static void net_submit(Sched *s, NetCall *c) {
   char err[512];
   double timeout = c->policy && c->policy->timeout_ms > 0 ? c->policy->timeout_ms : 120000;
   if (!http_submit(s->http, &c->http, (long)timeout, c, err, sizeof err)) {
-    s->inflight_calls--;
-    s->binding_inflight[c->req.model]--;
+    release_slot(s, c->req.model);
     future_fail(&s->vm, c->future, err, c->pos);
     net_free(c);
   }
@@ -353,8 +364,7 @@ static void resolve_reply(Sched *s, Future *f, int32_t prompt, uint32_t out_type
  * the next fallback binding, or fail with what the provider said. */
 static void net_done(Sched *s, HttpResponse *r) {
   NetCall *c = r->user;
-  s->inflight_calls--;
-  s->binding_inflight[c->req.model]--;
+  release_slot(s, c->req.model);
   ProviderReply rep;
   memset(&rep, 0, sizeof rep);
   if (r->transport_ok) {
@@ -415,19 +425,56 @@ static void net_done(Sched *s, HttpResponse *r) {
   net_free(c);
 }
 
-/* Can a call on `binding` start now? */
+/* Can a call on `binding` start now, as far as concurrency goes? */
 static bool slot_free(Sched *s, uint32_t binding) {
   int64_t limit = s->img->models[binding].concurrency;
   return s->inflight_calls < s->window && (limit <= 0 || s->binding_inflight[binding] < (uint64_t)limit);
 }
 
+static void bucket_refill(Bucket *b, double now) {
+  if (b->cap <= 0) return;
+  if (now > b->last) b->level += (now - b->last) * b->per_ms;
+  if (b->level > b->cap) b->level = b->cap;
+  b->last = now;
+}
+
+/* Milliseconds until `b` holds `need` (a need above the capacity waits for
+ * a full bucket, so a large call is never blocked for ever). */
+static double bucket_wait(Bucket *b, double need, double now) {
+  if (b->cap <= 0) return 0;
+  bucket_refill(b, now);
+  if (need > b->cap) need = b->cap;
+  if (b->level >= need - 1e-9) return 0;
+  double wait = (need - b->level) / b->per_ms;
+  return wait < 0.001 ? 0.001 : wait; /* a step the clock can take */
+}
+
+static void bucket_take(Bucket *b, double need) {
+  if (b->cap <= 0) return;
+  b->level -= need > b->cap ? b->cap : need;
+  if (b->level < 0) b->level = 0;
+}
+
+/* Milliseconds until the rate limits of `e`'s binding let it start. */
+static double rate_wait(Sched *s, const Event *e) {
+  double a = bucket_wait(&s->rpm[e->binding], 1, s->now), b = bucket_wait(&s->tpm[e->binding], e->tokens, s->now);
+  return a > b ? a : b;
+}
+
+/* Start `e` now: take its slot and its rate tokens. */
+static void start_call(Sched *s, Event e) {
+  s->inflight_calls++;
+  s->binding_inflight[e.binding]++;
+  bucket_take(&s->rpm[e.binding], 1);
+  bucket_take(&s->tpm[e.binding], e.tokens);
+  e.at = s->now + e.latency;
+  events_push(s, e);
+}
+
 /* Start the call (its reply completes `latency` from now), or queue it. */
 static void issue_or_wait(Sched *s, Event e) {
-  if (slot_free(s, e.binding)) {
-    s->inflight_calls++;
-    s->binding_inflight[e.binding]++;
-    e.at = s->now + e.latency;
-    events_push(s, e);
+  if (s->nwaiting == 0 && slot_free(s, e.binding) && rate_wait(s, &e) == 0) {
+    start_call(s, e);
     return;
   }
   if (s->nwaiting == s->waiting_cap) {
@@ -435,25 +482,57 @@ static void issue_or_wait(Sched *s, Event e) {
     s->waiting = xrealloc(s->waiting, s->waiting_cap * sizeof *s->waiting);
   }
   s->waiting[s->nwaiting++] = e;
+  if (slot_free(s, e.binding)) {
+    /* held back by a rate limit: look again when the bucket has refilled */
+    double at = s->now + rate_wait(s, &e);
+    if (s->recheck_at < 0 || at < s->recheck_at) {
+      Event r;
+      memset(&r, 0, sizeof r);
+      r.recheck = true;
+      r.at = at;
+      r.seq = s->seq++;
+      s->recheck_at = at;
+      events_push(s, r);
+    }
+  }
 }
 
-/* A call ended: start the waiting calls that now fit, in issue order. */
-static void release_slot(Sched *s, uint32_t binding) {
-  s->inflight_calls--;
-  s->binding_inflight[binding]--;
+/* Start the waiting calls that now fit, in issue order; schedule a recheck
+ * for those held back only by a rate limit. */
+static void start_waiting(Sched *s) {
   size_t keep = 0;
+  double next = -1;
   for (size_t i = 0; i < s->nwaiting; i++) {
-    if (slot_free(s, s->waiting[i].binding)) {
-      Event e = s->waiting[i];
-      s->inflight_calls++;
-      s->binding_inflight[e.binding]++;
-      e.at = s->now + e.latency;
-      events_push(s, e);
+    Event *e = &s->waiting[i];
+    if (!slot_free(s, e->binding)) {
+      s->waiting[keep++] = *e;
+      continue;
+    }
+    double wait = rate_wait(s, e);
+    if (wait == 0) {
+      start_call(s, *e);
     } else {
-      s->waiting[keep++] = s->waiting[i];
+      if (next < 0 || s->now + wait < next) next = s->now + wait;
+      s->waiting[keep++] = *e;
     }
   }
   s->nwaiting = keep;
+  if (next >= 0 && (s->recheck_at < 0 || next < s->recheck_at)) {
+    Event r;
+    memset(&r, 0, sizeof r);
+    r.recheck = true;
+    r.at = next;
+    r.seq = s->seq++;
+    s->recheck_at = next;
+    events_push(s, r);
+  }
+}
+
+/* A call ended: its slot goes to the waiting calls. */
+static void release_slot(Sched *s, uint32_t binding) {
+  s->inflight_calls--;
+  s->binding_inflight[binding]--;
+  start_waiting(s);
 }
 
 /* VmHost.call: build the request, get the reply from the provider, and
@@ -551,6 +630,16 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
   }
   e.binding = binding;
   if (!e.failure) s->calls_issued++;
+  if (m->tokens_per_minute > 0) {
+    /* what the call may use: its text at about four bytes a token, plus the reply cap */
+    size_t bytes = 0;
+    List *ml = value_as_list(x->req.messages);
+    for (uint32_t i = 0; i < ml->len; i++) {
+      Value text = value_as_record(ml->items[i])->fields[1];
+      if (text.tag == V_STR) bytes += value_as_str(text)->len;
+    }
+    e.tokens = (double)(bytes + 3) / 4 + (double)(x->req.params.set & PARAM_MAX_TOKENS ? x->req.params.max_tokens : 0);
+  }
   if (s->opt->mock_latency_ms > 0) e.latency = mock_latency_ms(x->key, s->opt->seed, s->opt->mock_latency_ms);
   if (x->reply) {
     e.reply = xmalloc(x->len + 1);
@@ -602,6 +691,11 @@ static void resolve_reply(Sched *s, Future *f, int32_t prompt, uint32_t out_type
 /* An event's time has come. A network call is sent (or, after a backoff,
  * queued for a slot); an offline reply is decoded. */
 static void complete(Sched *s, Event *e) {
+  if (e->recheck) {
+    if (s->recheck_at <= e->at) s->recheck_at = -1;
+    start_waiting(s);
+    return;
+  }
   if (e->net && e->timer) {
     Event q = *e;
     q.timer = false;
@@ -966,6 +1060,22 @@ static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
   s->binding_inflight = calloc(img->nmodels + 1, sizeof *s->binding_inflight);
   s->usage = calloc(img->nprompts + 1, sizeof *s->usage);
   s->provider_cache = provider_cache_new();
+  s->rpm = calloc(img->nmodels + 1, sizeof *s->rpm);
+  s->tpm = calloc(img->nmodels + 1, sizeof *s->tpm);
+  if (!s->rpm || !s->tpm) flow_oom();
+  s->recheck_at = -1;
+  for (uint32_t i = 0; i < img->nmodels; i++) {
+    /* a bucket holds a second's worth (at least one request), full at the start */
+    const ImgModel *m = &img->models[i];
+    if (m->requests_per_minute > 0) {
+      double cap = (double)m->requests_per_minute / 60.0;
+      s->rpm[i] = (Bucket){cap < 1 ? 1 : cap, cap < 1 ? 1 : cap, (double)m->requests_per_minute / 60000.0, 0};
+    }
+    if (m->tokens_per_minute > 0) {
+      double cap = (double)m->tokens_per_minute / 60.0;
+      s->tpm[i] = (Bucket){cap, cap, (double)m->tokens_per_minute / 60000.0, 0};
+    }
+  }
   if (!s->slots || !s->ctx_values || !s->ctx_loaded || !s->binding_inflight || !s->usage) flow_oom();
   VmHost host = {s, sched_call, sched_context, sched_wake, sched_spawn, sched_finished};
   vm_init(&s->vm, img, host, s->window);
@@ -1035,6 +1145,8 @@ static void teardown(Sched *s) {
   for (size_t i = 0; i < s->nwaiting; i++) event_free(&s->waiting[i]);
   http_engine_free(s->http, net_abandon);
   provider_cache_free(s->provider_cache);
+  free(s->rpm);
+  free(s->tpm);
   free(s->usage);
   free(s->waiting);
   free(s->binding_inflight);
