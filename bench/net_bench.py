@@ -9,8 +9,9 @@ The mock is the peers' C mock (shared/bench/peers/mock/mock_openai.c, built
 here) when it is available, so the figures compare with
 shared/bench/peers/results.md; otherwise the project's own mock server.
 
-Prints req/s, CPU us per call, peak RSS per call in flight, and the TCP
-connections the mock accepted. Usage: net_bench.py [--flowc PATH] [--calls N]
+Prints req/s, CPU us per call, peak RSS per call in flight (the growth of
+the peak over a run with one call in flight, divided by the extra calls),
+and the TCP connections the mock accepted. Usage: net_bench.py [--flowc PATH] [--calls N]
 [--concurrency C] [--runs R] [--json]
 """
 import argparse
@@ -127,11 +128,6 @@ def main():
     n, c = args.calls, args.concurrency
     results = {}
     with tempfile.TemporaryDirectory() as d:
-        # the RSS of a run with one item: what does not depend on calls in flight
-        one = os.path.join(d, "one.flow")
-        with open(one, "w") as f:
-            f.write('flow main() -> int { yield 1 }\n')
-        base_rss = run_flow(flowc, one, None, 1)[2]
         inp = os.path.join(d, "in.jsonl")
         with open(inp, "w") as f:
             for i in range(n):
@@ -142,6 +138,12 @@ def main():
                 flow = os.path.join(d, "bench_%d.flow" % latency)
                 with open(flow, "w") as f:
                     f.write(FLOW % (port, c))
+                # the same program with one call in flight: the RSS that does not
+                # grow with concurrency (the process, libcurl and its TLS libraries)
+                one = os.path.join(d, "one.jsonl")
+                with open(one, "w") as f:
+                    f.write('{"id":0,"text":"one review"}\n')
+                base_rss = run_flow(flowc, flow, one, 1)[2]
                 runs = []
                 for _ in range(args.runs):
                     before = get_json("http://127.0.0.1:%d/stats" % port)
@@ -157,7 +159,7 @@ def main():
                 results[latency] = {
                     "mock": kind, "calls": n, "concurrency": c, "req_per_s": n / wall,
                     "cpu_us_per_call": cpu / n * 1e6, "peak_rss_mb": rss / 1024,
-                    "rss_kb_per_in_flight": (rss - base_rss) / c, "tcp_connections_last_run": conns,
+                    "rss_kb_per_in_flight": (rss - base_rss) / (c - 1), "tcp_connections_last_run": conns,
                     "percent_of_ideal": (n / wall) / ideal * 100 if ideal else None,
                     "wrk_req_per_s": run_wrk(port, c),
                 }
