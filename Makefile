@@ -23,7 +23,7 @@ build-san: deps
 
 run: build
 	./$(BUILD)/flowc check examples/
-	./$(BUILD)/flowc run examples/qa/qa.flow --mock --input examples/qa/qa.input.jsonl
+	./$(BUILD)/flowc run examples/support/triage.flow --mock --input examples/support/triage.input.jsonl
 
 test: build build-san
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
