@@ -338,7 +338,9 @@ static Type *check_call(Checker *c, Expr *e) {
       edge->span = e->span;
       ptrvec_push(c->arena, &c->decl->calls, edge);
     }
-    c->saw_model = true;
+    /* only a prompt called here can be re-asked by `retry`/`fallback`: a
+     * sub-flow's calls belong to it, and are retried by its own checks */
+    if (prompt) c->saw_model = true;
     return d->type ? d->type : &c->tt.error;
   }
   for (unsigned i = 0; i < e->u.call.nargs; i++) check_expr(c, e->u.call.args[i].value, NULL);
@@ -866,7 +868,6 @@ static Type *check_fixed_builtin(Checker *c, Expr *e, const Builtin *b) {
   if (positional != want)
     return builtin_arity(c, e, b->name, arena_printf(c->arena, "%u argument%s", want, want == 1 ? "" : "s"));
   if (strcmp(b->name, "matches") == 0) check_regex(c, e->u.call.args[1].value);
-  if (strcmp(b->name, "judge") == 0) c->saw_model = true;
   return letter_type(c, arrow[1]);
 }
 

@@ -34,7 +34,8 @@ void check_action(Checker *c, Action *a, Span checked, bool has_model) {
                        a->kind == ACT_RETRY ? "retry" : "fallback");
     diag_set_label(d, "nothing to re-ask");
     diag_add_secondary(d, checked, "this value does not come from a prompt");
-    diag_set_help(d, "use `fail`, `warn` or `skip` for checks on values that no model produced");
+    diag_set_help(d, "`%s` re-asks a prompt called in this flow: check the value where the prompt is called, "
+                     "or use `fail`, `warn` or `skip`", a->kind == ACT_RETRY ? "retry" : "fallback");
   }
 }
 

@@ -551,15 +551,12 @@ static void lower_prompt_call(Lower *L, Decl *d, Arg *args, unsigned nargs, uint
   f->last_producer = (int)f->nprods++;
 }
 
-static int builtin_id(const char *name) { return builtin_lookup(name); }
-
 static void lower_call(Lower *L, Expr *e, uint32_t dst) {
   Ident id = e->u.call.callee->u.name.id;
   Decl *d = e->u.call.callee->u.name.decl;
   uint32_t mark = L->fb->next_reg;
   if (d && d->kind == D_PROMPT) {
     lower_prompt_call(L, d, e->u.call.args, e->u.call.nargs, dst);
-    /* keep the call site's re-ask registers alive for the enclosing statement */
     return;
   }
   if (d && d->kind == D_FLOW) {
@@ -582,7 +579,7 @@ static void lower_call(Lower *L, Expr *e, uint32_t dst) {
     uint32_t base = new_regs(L, 2);
     lower_expr_to(L, args[0].value, base);
     lower_loop(L, lam->u.lambda.local, args[0].value, NULL, NULL, lam->u.lambda.body, LOOP_MAP, base + 1, "sort_by");
-    emit(L, OP_CALLB, dst, (uint32_t)builtin_id("sort_by_keys"), base, 2);
+    emit(L, OP_CALLB, dst, (uint32_t)builtin_lookup("sort_by_keys"), base, 2);
     L->fb->next_reg = mark;
     return;
   }
@@ -595,7 +592,7 @@ static void lower_call(Lower *L, Expr *e, uint32_t dst) {
   }
   /* chunk(text, n, overlap: k): named argument in its position */
   uint32_t base = lower_args(L, args, nargs);
-  emit(L, OP_CALLB, dst, (uint32_t)builtin_id(name), base, nargs);
+  emit(L, OP_CALLB, dst, (uint32_t)builtin_lookup(name), base, nargs);
   L->fb->next_reg = mark;
 }
 
@@ -792,7 +789,7 @@ static void lower_ensure(Lower *L, Expr *e, uint32_t dst) {
   uint32_t parts = new_regs(L, 2), msg = new_reg(L);
   emit(L, OP_GETFIELD, parts, res, 1, 0); /* EvalResult.failures */
   lower_const_text(L, "; ", 2, parts + 1);
-  emit(L, OP_CALLB, msg, (uint32_t)builtin_id("join"), parts, 2);
+  emit(L, OP_CALLB, msg, (uint32_t)builtin_lookup("join"), parts, 2);
   lower_const_text(L, prefix, strlen(prefix), parts);
   emit(L, OP_ADD, msg, parts, msg, 0);
   lower_action(L, &e->u.ensure.action, prod, msg);
