@@ -35,6 +35,7 @@ typedef struct LVar {
 typedef struct Producer {
   uint32_t render_pc;    /* where a retry jumps back to */
   uint32_t ctr;          /* counter; ctr+1 feedback; ctr+2 model override */
+  uint32_t prompt_pc;    /* its PROMPT, whose d names the path for a rejected reply */
 } Producer;
 
 typedef struct FnB {
@@ -541,13 +542,13 @@ static void lower_prompt_call(Lower *L, Decl *d, Arg *args, unsigned nargs, uint
   emit(L, OP_CALL, msgs, L->img->prompts[d->index].render, base, d->u.prompt.nparams);
   emit(L, OP_MOVE, msgs + 1, ctr + 1, 0, 0);
   emit(L, OP_MOVE, msgs + 2, ctr + 2, 0, 0);
-  emit(L, OP_PROMPT, dst, d->index, msgs, 0);
+  uint32_t prompt_pc = emit(L, OP_PROMPT, dst, d->index, msgs, 0);
   f->next_reg = mark;
   if (f->nprods == f->prods_cap) {
     f->prods_cap = f->prods_cap ? f->prods_cap * 2 : 8;
     f->prods = xrealloc(f->prods, f->prods_cap * sizeof *f->prods);
   }
-  f->prods[f->nprods] = (Producer){render_pc, ctr};
+  f->prods[f->nprods] = (Producer){render_pc, ctr, prompt_pc};
   f->last_producer = (int)f->nprods++;
 }
 
@@ -758,6 +759,22 @@ static void lower_action(Lower *L, Action *a, int prod, uint32_t msg) {
   emit(L, OP_RETRY, p->ctr, tries, p->render_pc, msg);
 }
 
+/* A reply of model call `prod` that does not match the output type counts as
+ * a failed check: the first check on the call that can act on it (any action
+ * but warn, which would go on without a value) gets a second entry that takes
+ * the rejection message, and the call's PROMPT points there. */
+static void lower_reject_path(Lower *L, Action *a, int prod) {
+  FnB *f = L->fb;
+  if (prod < 0 || a->kind == ACT_WARN || f->code[f->prods[prod].prompt_pc].d) return;
+  uint32_t over = emit(L, OP_JMP, 0, 0, 0, 0);
+  f->code[f->prods[prod].prompt_pc].d = here(L);
+  uint32_t mark = f->next_reg, msg = new_reg(L);
+  emit(L, OP_REJECTED, msg, 0, 0, 0);
+  lower_action(L, a, prod, msg);
+  f->next_reg = mark;
+  patch_jump(L, over, here(L));
+}
+
 /* `value ensure E(args) else action`: run the eval on the value; on failure
  * take the action. The value is the expression's result. */
 static void lower_ensure(Lower *L, Expr *e, uint32_t dst) {
@@ -795,6 +812,7 @@ static void lower_ensure(Lower *L, Expr *e, uint32_t dst) {
   lower_action(L, &e->u.ensure.action, prod, msg);
   patch_jump(L, j, here(L));
   f->next_reg = mark;
+  lower_reject_path(L, &e->u.ensure.action, prod);
   f->last_producer = prod;
 }
 
@@ -933,9 +951,11 @@ static void lower_stmt(Lower *L, Stmt *s) {
     snprintf(text, sizeof text, "check failed: %.*s", (int)(cs.end - cs.start > 400 ? 400 : cs.end - cs.start),
              src + cs.start);
     uint32_t msg = lower_const_text(L, text, strlen(text), new_reg(L));
-    lower_action(L, &s->u.check.action, producer_of(L, s->u.check.cond), msg);
+    int prod = producer_of(L, s->u.check.cond);
+    lower_action(L, &s->u.check.action, prod, msg);
     patch_jump(L, j, here(L));
     f->next_reg = mark;
+    lower_reject_path(L, &s->u.check.action, prod);
     return;
   }
   case ST_YIELD: {

@@ -685,7 +685,7 @@ static void resolve_reply(Sched *s, Future *f, int32_t prompt, uint32_t out_type
   }
   json_decref(j);
   if (ok) future_resolve(&s->vm, f, v);
-  else future_fail(&s->vm, f, msg, pos);
+  else future_reject(&s->vm, f, msg, pos);
 }
 
 /* An event's time has come. A network call is sent (or, after a backoff,

@@ -20,6 +20,7 @@ typedef struct Frame {
   uint32_t pc;
   uint32_t base;            /* first register of this frame in Task.regs */
   uint32_t ret;             /* caller's register for the result (absolute), or UINT32_MAX */
+  uint32_t serial;          /* which call of the task this frame is */
   Value yields;             /* none, or the list yielded so far */
   bool eval_failed;         /* eval frames: an assertion failed */
   Value failures;           /* eval frames: none or list of messages */
@@ -98,6 +99,11 @@ void future_fail(Vm *vm, Future *f, const char *msg, uint32_t pos) {
   f->error = xstrdup(msg);
   f->error_pos = pos;
   future_wake(vm, f);
+}
+
+void future_reject(Vm *vm, Future *f, const char *msg, uint32_t pos) {
+  f->rejected = true;
+  future_fail(vm, f, msg, pos);
 }
 
 /* ---- traces ------------------------------------------------------------------------- */
@@ -191,6 +197,7 @@ static void push_frame(Task *t, const Image *img, uint32_t fn, uint32_t base, ui
   f->fn = fn;
   f->base = base;
   f->ret = ret;
+  f->serial = ++t->frame_serial;
   f->yields = value_none();
   f->failures = value_none();
   f->scores = value_none();
@@ -240,6 +247,7 @@ void vm_task_free(Task *t) {
   }
   if (t->waiting) value_release(value_obj(V_FUTURE, &t->waiting->obj));
   value_release(t->result);
+  value_release(t->rejection);
   free(t->error);
   free(t->frames);
   free(t->regs);
@@ -401,20 +409,31 @@ static Future *fork_begin(Vm *vm, Task *t, uint32_t fn, Value list, int64_t widt
 
 /* ---- the interpreter ---------------------------------------------------------------------- */
 
-/* Force register `r` of the current frame. Returns false when the task must
- * wait (it is then suspended) or failed. */
-static bool force(Vm *vm, Task *t, Value *R, uint32_t r, uint32_t pos) {
+typedef enum Forced { FORCED, FORCE_STOP, FORCE_JUMPED } Forced;
+
+/* Force register `r` of the current frame: FORCED when it holds a value,
+ * FORCE_STOP when the task must wait (it is then suspended) or failed,
+ * FORCE_JUMPED when a rejected reply sent the frame to its check's failure
+ * path. */
+static Forced force(Vm *vm, Task *t, Value *R, uint32_t r, uint32_t pos) {
   Value v = R[r];
-  if (v.tag != V_FUTURE) return true;
+  if (v.tag != V_FUTURE) return FORCED;
   Future *f = (Future *)v.u.o;
   if (f->state == FUT_DONE) {
     R[r] = value_retain(f->value);
     value_release(v);
-    return true;
+    return FORCED;
   }
   if (f->state == FUT_FAILED) {
+    Frame *top = &t->frames[t->nframes - 1];
+    if (f->rejected && f->on_reject && f->task == t->id && f->frame == top->serial) {
+      value_release(t->rejection);
+      t->rejection = value_cstr(f->error);
+      top->pc = f->on_reject;
+      return FORCE_JUMPED;
+    }
     task_fail(vm, t, f->error, f->error_pos ? f->error_pos : pos);
-    return false;
+    return FORCE_STOP;
   }
   if (f->nwaiters == f->cap) {
     f->cap = f->cap ? f->cap * 2 : 4;
@@ -423,10 +442,16 @@ static bool force(Vm *vm, Task *t, Value *R, uint32_t r, uint32_t pos) {
   f->waiters[f->nwaiters++] = t;
   t->state = TASK_WAITING;
   t->waiting = (Future *)value_retain(v).u.o;
-  return false;
+  return FORCE_STOP;
 }
 
-#define FORCE(r) do { if (!force(vm, t, R, (r), pos)) return; } while (0)
+/* Only used before the instruction runs, where restarting it is safe. */
+#define FORCE(r)                                                                                                     \
+  do {                                                                                                             \
+    Forced forced_ = force(vm, t, R, (r), pos);                                                                    \
+    if (forced_ == FORCE_JUMPED) goto next;                                                                        \
+    if (forced_ == FORCE_STOP) return;                                                                             \
+  } while (0)
 
 /* Store a new reference in register r (releasing what was there). */
 static inline void set(Value *R, uint32_t r, Value v) {
@@ -733,6 +758,9 @@ void vm_run(Vm *vm, Task *t) {
       Value ovr = R[in->c + 2];
       Future *fu = vm->host.call(vm->host.ctx, t, (int32_t)in->b, ovr.tag == V_INT ? (int32_t)ovr.u.i : -1,
                                  R[in->c], R[in->c + 1], pos);
+      fu->task = t->id;
+      fu->frame = f->serial;
+      fu->on_reject = in->d;
       set(R, in->a, value_obj(V_FUTURE, &fu->obj));
       break;
     }
@@ -830,11 +858,16 @@ void vm_run(Vm *vm, Task *t) {
       json_decref(ev);
       break;
     }
+    case OP_REJECTED:
+      set(R, in->a, t->rejection);
+      t->rejection = value_none();
+      break;
     case OP_SKIP:
       t->state = TASK_SKIPPED;
       task_finish(vm, t);
       return;
     case OP_COUNT: break;
     }
+  next:;
   }
 }

@@ -31,6 +31,9 @@ typedef struct Future {
   Value value;              /* FUT_DONE: owned */
   char *error;              /* FUT_FAILED: owned message */
   uint32_t error_pos;       /* position of the failure */
+  bool rejected;            /* FUT_FAILED: a reply that does not match the output type */
+  uint64_t task;            /* the call site's task id, frame serial and */
+  uint32_t frame, on_reject;/* failure path (0: none), see OP_PROMPT */
   Task **waiters;           /* tasks suspended on it (borrowed) */
   uint32_t nwaiters, cap;
 } Future;
@@ -39,6 +42,10 @@ Future *future_new(void);
 /* Resolve with a value (stolen) or an error (copied); wakes the waiters. */
 void future_resolve(Vm *vm, Future *f, Value v);
 void future_fail(Vm *vm, Future *f, const char *msg, uint32_t pos);
+/* Fail because the reply does not match the output type: the frame that
+ * asked takes its check's failure path (a retry re-asks with `msg` as
+ * feedback) instead of failing the item. */
+void future_reject(Vm *vm, Future *f, const char *msg, uint32_t pos);
 
 /* One entry of a task's logical trace: a JSON line (owned, without the item
  * number), or the slot of a parallel loop, filled with its iterations'
@@ -96,6 +103,8 @@ struct Task {
   uint32_t error_pos;
   struct Frame *frames;
   uint32_t nframes, frames_cap;
+  uint32_t frame_serial;    /* frames pushed so far */
+  Value rejection;          /* the message OP_REJECTED picks up */
   Value *regs;
   uint32_t nregs, regs_cap;
   TraceEvent *trace;        /* logical trace, in program order */
