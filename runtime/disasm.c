@@ -537,6 +537,7 @@ void disasm_func(FILE *out, const Image *img, uint32_t fn) {
       bool first = true;
       for (int k = 0; k < 4 && kinds[k]; k++) {
         if (kinds[k] == '-') continue;
+        if (in->op == OP_PROMPT && k == 3 && v[k] == 0) continue; /* no path for a rejected reply */
         add(&l, first ? " " : ", ");
         first = false;
         add_operand(&l, img, kinds[k], v[k]);
