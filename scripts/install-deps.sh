@@ -4,7 +4,8 @@
 set -eu
 
 PACKAGES="gcc make cmake pkg-config flex bison libcurl4-openssl-dev libjansson-dev
-llvm-dev libsqlite3-dev libpcre2-dev python3 python3-jsonschema libxml2-utils time wrk"
+llvm-dev libsqlite3-dev libpcre2-dev python3 python3-jsonschema libxml2-utils time wrk
+curl openssl"
 
 missing=""
 for p in $PACKAGES; do

@@ -11,3 +11,5 @@ add_test(NAME net.media COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/media.sh $<TARGET_F
 set_tests_properties(net.media PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed" TIMEOUT 120)
 add_test(NAME net.reject COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/reject.sh $<TARGET_FILE:flowc> $<TARGET_FILE:flow_mockserver>)
 set_tests_properties(net.reject PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed" TIMEOUT 120)
+add_test(NAME net.transport COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/transport.sh $<TARGET_FILE:flowc> $<TARGET_FILE:flow_mockserver>)
+set_tests_properties(net.transport PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed" TIMEOUT 120)
