@@ -2,17 +2,9 @@
 # cleanly, say what was not done and exit with status 3; --metrics reports
 # calls, tokens and cost (priced from the binding) per prompt.
 # Usage: sh budget.sh FLOWC MOCKSERVER
-. "$(dirname "$0")/../cli/lib.sh" "$1"
-FLOWC=$(cd "$(dirname "$FLOWC")" && pwd)/$(basename "$FLOWC")
-MOCK=${2:?usage: sh budget.sh FLOWC MOCKSERVER}
-MOCK=$(cd "$(dirname "$MOCK")" && pwd)/$(basename "$MOCK")
+. "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP" || exit 2
-"$MOCK" --port 0 --lifetime 60 > server.out 2> server.err &
-server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$TMP"' EXIT
-i=0
-while [ ! -s server.out ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-PORT=$(head -1 server.out | sed 's/.*://')
+start_mock --lifetime 60
 cat > b.flow <<FLOW
 model m {
   provider: openai, name: "gpt-x", base_url: "http://127.0.0.1:$PORT/v1", max_tokens: 20

@@ -4,10 +4,7 @@
 # once in the output or the errors file, and a planted API key appears
 # nowhere but in the request's header.
 # Usage: sh faults.sh FLOWC MOCKSERVER
-. "$(dirname "$0")/../cli/lib.sh" "$1"
-FLOWC=$(cd "$(dirname "$FLOWC")" && pwd)/$(basename "$FLOWC")
-MOCK=${2:?usage: sh faults.sh FLOWC MOCKSERVER}
-MOCK=$(cd "$(dirname "$MOCK")" && pwd)/$(basename "$MOCK")
+. "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP" || exit 2
 
 # the first request with a marker gets the fault; the retry succeeds
@@ -30,13 +27,7 @@ cat > script.jsonl <<'JSON'
 {"match": "f400", "status": 400, "reply": "{\"error\":{\"type\":\"invalid_request_error\",\"message\":\"bad request\"}}"}
 {"match": "f401", "status": 401, "reply": "{\"error\":{\"type\":\"authentication_error\",\"message\":\"no\"}}"}
 JSON
-"$MOCK" --port 0 --lifetime 120 --script script.jsonl > server.out 2> server.err &
-server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$TMP"' EXIT
-i=0
-while [ ! -s server.out ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-PORT=$(head -1 server.out | sed 's/.*://')
-[ -n "$PORT" ] || { echo "the mock server did not start"; cat server.err; exit 1; }
+start_mock --lifetime 120 --script script.jsonl
 
 cat > faults.flow <<FLOW
 model primary { provider: openai, name: "gpt-primary", base_url: "http://127.0.0.1:$PORT/v1", max_tokens: 50 }

@@ -2,17 +2,9 @@
 # one second's worth, refilled continuously), and its concurrency limits the
 # calls in flight, as the mock server observes them.
 # Usage: sh limits.sh FLOWC MOCKSERVER
-. "$(dirname "$0")/../cli/lib.sh" "$1"
-FLOWC=$(cd "$(dirname "$FLOWC")" && pwd)/$(basename "$FLOWC")
-MOCK=${2:?usage: sh limits.sh FLOWC MOCKSERVER}
-MOCK=$(cd "$(dirname "$MOCK")" && pwd)/$(basename "$MOCK")
+. "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP" || exit 2
-"$MOCK" --port 0 --lifetime 60 --latency-ms 50 > server.out 2> server.err &
-server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$TMP"' EXIT
-i=0
-while [ ! -s server.out ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-PORT=$(head -1 server.out | sed 's/.*://')
+start_mock --lifetime 60 --latency-ms 50
 write_flow() {
   cat > l.flow <<FLOW
 model m {

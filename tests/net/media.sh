@@ -3,18 +3,10 @@
 # base64 image block, Ollama's "images" array; the structured output goes as
 # response_format / a forced tool / format.
 # Usage: sh media.sh FLOWC MOCKSERVER REPO_ROOT
-. "$(dirname "$0")/../cli/lib.sh" "$1"
-FLOWC=$(cd "$(dirname "$FLOWC")" && pwd)/$(basename "$FLOWC")
-MOCK=${2:?usage: sh media.sh FLOWC MOCKSERVER REPO_ROOT}
-MOCK=$(cd "$(dirname "$MOCK")" && pwd)/$(basename "$MOCK")
+. "$(dirname "$0")/lib.sh" "$@"
 ROOT=$(cd "${3:?usage: sh media.sh FLOWC MOCKSERVER REPO_ROOT}" && pwd)
 cd "$TMP" || exit 2
-"$MOCK" --port 0 --lifetime 60 > server.out 2> server.err &
-server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$TMP"' EXIT
-i=0
-while [ ! -s server.out ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-PORT=$(head -1 server.out | sed 's/.*://')
+start_mock --lifetime 60
 mkdir -p photos && cp "$ROOT/examples/product/photos/mug.png" photos/
 cat > m.flow <<FLOW
 model gpt { provider: openai, name: "gpt-v", base_url: "http://127.0.0.1:$PORT/v1", max_tokens: 50, vision: true }

@@ -4,10 +4,7 @@
 # `ensure ... else retry` does the same, and a call with no check fails its
 # item. A recorded run replays byte for byte.
 # Usage: sh reject.sh FLOWC MOCKSERVER
-. "$(dirname "$0")/../cli/lib.sh" "$1"
-FLOWC=$(cd "$(dirname "$FLOWC")" && pwd)/$(basename "$FLOWC")
-MOCK=${2:?usage: sh reject.sh FLOWC MOCKSERVER}
-MOCK=$(cd "$(dirname "$MOCK")" && pwd)/$(basename "$MOCK")
+. "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP" || exit 2
 
 # a re-ask (its feedback names the rejection) gets a good reply; the first
@@ -20,13 +17,7 @@ cat > script.jsonl <<'JSON'
 {"match": "fall-back", "path": "/v1/chat", "reply": {"label": "ok"}}
 {"match": "nocheck", "reply": {"label": 3, "score": 1}}
 JSON
-"$MOCK" --port 0 --lifetime 120 --max-requests 200 --script script.jsonl > server.out 2> server.err &
-server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$TMP"' EXIT
-i=0
-while [ ! -s server.out ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-PORT=$(head -1 server.out | sed 's/.*://')
-[ -n "$PORT" ] || { echo "the mock server did not start"; cat server.err; exit 1; }
+start_mock --lifetime 120 --max-requests 200 --script script.jsonl
 
 cat > reject.flow <<FLOW
 model primary { provider: openai, name: "gpt-primary", base_url: "http://127.0.0.1:$PORT/v1", max_tokens: 50 }

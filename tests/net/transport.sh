@@ -4,23 +4,13 @@
 # CA bundle (FLOW_CA_BUNDLE) makes the same server trusted. The key never
 # shows in an error.
 # Usage: sh transport.sh FLOWC MOCKSERVER
-. "$(dirname "$0")/../cli/lib.sh" "$1"
-FLOWC=$(cd "$(dirname "$FLOWC")" && pwd)/$(basename "$FLOWC")
-MOCK=${2:?usage: sh transport.sh FLOWC MOCKSERVER}
-MOCK=$(cd "$(dirname "$MOCK")" && pwd)/$(basename "$MOCK")
+. "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP" || exit 2
 CANARY=sk-canary-transport-41d2
 export OPENAI_API_KEY=$CANARY
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy NO_PROXY no_proxy FLOW_CA_BUNDLE
 
-"$MOCK" --port 0 --lifetime 60 --max-requests 20 > server.out 2> server.err &
-server=$!
-tls=
-trap 'kill $server $tls 2>/dev/null; rm -rf "$TMP"' EXIT
-i=0
-while [ ! -s server.out ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-PORT=$(head -1 server.out | sed 's/.*://')
-[ -n "$PORT" ] || { echo "the mock server did not start"; cat server.err; exit 1; }
+start_mock --lifetime 60 --max-requests 20
 
 flow_at() {
   cat > t.flow <<FLOW
@@ -76,7 +66,7 @@ for _ in range(int(sys.argv[3])):
     srv.handle_request()
 PY
 "$PYTHON" tls_server.py cert.pem key.pem 6 > tls.out 2> tls.err &
-tls=$!
+extra_pids=$!
 i=0
 while [ ! -s tls.out ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 TLS_PORT=$(head -1 tls.out)
