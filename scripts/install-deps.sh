@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="gcc make cmake pkg-config flex bison libcurl4-openssl-dev libjansson-dev
 llvm-dev libsqlite3-dev libpcre2-dev python3 python3-jsonschema libxml2-utils time wrk
-curl openssl"
+curl openssl nghttp2-server"
 
 missing=""
 for p in $PACKAGES; do

@@ -1,8 +1,9 @@
 # transport.sh - the HTTP engine's transport settings: the proxy variables
 # are honoured (the request reaches the proxy in absolute form), TLS
 # verification is always on (a self-signed server is refused), and a custom
-# CA bundle (FLOW_CA_BUNDLE) makes the same server trusted. The key never
-# shows in an error.
+# CA bundle (FLOW_CA_BUNDLE) makes the same server trusted; an HTTP/2 server
+# gets HTTP/2, with calls sharing one connection. The key never shows in an
+# error.
 # Usage: sh transport.sh FLOWC MOCKSERVER
 . "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP" || exit 2
@@ -82,4 +83,25 @@ run env FLOW_CA_BUNDLE="$TMP/cert.pem" "$FLOWC" run t.flow --input in.jsonl
 expect_status 0 "a server signed by the CA bundle"
 expect_contains out "hello over TLS" "the reply came over TLS"
 if grep -rq "$CANARY" "$TMP"/out "$TMP"/err; then fail "the key appears in an error"; else pass; fi
+
+# 3. HTTP/2: nghttpd speaks only h2 (ALPN over TLS) and serves the reply file
+# for any method; three calls one after another share one connection
+mkdir -p h2root/v1/chat
+printf '%s' '{"id":"x","object":"chat.completion","model":"gpt-x","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"hello over h2"}}],"usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}}' \
+  > h2root/v1/chat/completions
+H2_PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+nghttpd -v -a 127.0.0.1 -d h2root "$H2_PORT" key.pem cert.pem > h2.log 2>&1 &
+extra_pids="$extra_pids $!"
+i=0
+until "$PYTHON" -c "import socket; socket.create_connection(('127.0.0.1',$H2_PORT),1)" 2>/dev/null || [ $i -ge 50 ]; do
+  sleep 0.1; i=$((i + 1))
+done
+flow_at "https://127.0.0.1:$H2_PORT/v1"
+printf '"a"\n"b"\n"c"\n' > three.jsonl
+run env FLOW_CA_BUNDLE="$TMP/cert.pem" "$FLOWC" run t.flow --input three.jsonl --concurrency 1
+expect_status 0 "three calls to an HTTP/2 server"
+if [ "$(grep -c 'hello over h2' "$TMP/out")" -eq 3 ]; then pass; else fail "expected three replies over HTTP/2"; fi
+if [ "$(grep -c ':method: POST' h2.log)" -eq 3 ]; then pass; else fail "the HTTP/2 server did not see three POSTs"; cat h2.log; fi
+if [ "$(grep ':method: POST' h2.log | grep -o '^\[id=[0-9]*\]' | sort -u | wc -l)" -eq 1 ]; then pass; else
+  fail "the calls did not share one HTTP/2 connection"; fi
 finish
