@@ -15,4 +15,6 @@ for bench in check_bench run_bench net_bench; do
   echo "== $bench"
   "$PY" "$here/$bench.py" --flowc "$FLOWC" "$@" || status=1
 done
+echo "== provider_bench"
+"$(dirname "$FLOWC")/provider_bench" || status=1
 exit $status
