@@ -1,8 +1,8 @@
 # reject.sh - a reply that does not match the prompt's output type counts as
 # a failed check: `else retry` re-asks with the validation error (naming the
-# field path) as feedback, `else fallback` asks the other binding, an eval's
-# `ensure ... else retry` does the same, and a call with no check fails its
-# item. A recorded run replays byte for byte.
+# field path) as feedback, `else fallback` asks the other binding, `else skip`
+# drops the item, an eval's `ensure ... else retry` re-asks too, and a call
+# with no check fails its item. A recorded run replays byte for byte.
 # Usage: sh reject.sh FLOWC MOCKSERVER
 . "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP" || exit 2
@@ -16,6 +16,7 @@ cat > script.jsonl <<'JSON'
 {"match": "ensure-me", "reply": {"label": "ok", "score": "high"}}
 {"match": "fall-back", "path": "/v1/chat", "reply": {"label": "ok"}}
 {"match": "nocheck", "reply": {"label": 3, "score": 1}}
+{"match": "skip-me", "reply": {"label": "ok", "score": "high"}}
 JSON
 start_mock --lifetime 120 --max-requests 200 --script script.jsonl
 
@@ -37,6 +38,10 @@ flow main(id: string) -> Out {
     let v = ask(id)
     check v.label != "" else fallback backup
     yield Out { id: id, label: v.label, score: v.score }
+  } else if id == "skip-me" {
+    let v = ask(id)
+    check v.label != "" else skip
+    yield Out { id: id, label: v.label, score: v.score }
   } else if id == "nocheck" {
     let v = ask(id)
     yield Out { id: id, label: v.label, score: v.score }
@@ -47,15 +52,18 @@ flow main(id: string) -> Out {
   }
 }
 FLOW
-printf '"%s"\n' plain retry-me ensure-me fall-back nocheck never > in.jsonl
+printf '"%s"\n' plain retry-me ensure-me fall-back skip-me nocheck never > in.jsonl
 export OPENAI_API_KEY=sk-test ANTHROPIC_API_KEY=sk-test
 run "$FLOWC" run reject.flow --keep-going --input in.jsonl --output out.jsonl --errors errors.jsonl \
-  --record rec.jsonl
+  --record rec.jsonl --metrics metrics.json
 expect_status 1 "some items fail"
 total=$(wc -l < in.jsonl)
 ok=$(wc -l < out.jsonl)
 bad=$(wc -l < errors.jsonl)
-if [ $((ok + bad)) -eq "$total" ]; then pass; else fail "$ok results + $bad errors for $total items"; fi
+skipped=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["items"]["skipped"])' metrics.json)
+if [ "$skipped" = 1 ] && [ $((ok + bad + skipped)) -eq "$total" ]; then pass; else
+  fail "$ok results + $bad errors + $skipped skipped for $total items (one skip expected)"; fi
+if grep -q 'skip-me' out.jsonl errors.jsonl; then fail "the skipped item was written"; else pass; fi
 for m in plain retry-me ensure-me fall-back; do
   if grep -q "\"id\":\"$m\"" out.jsonl; then pass; else fail "item $m should have succeeded"; cat errors.jsonl; fi
 done
