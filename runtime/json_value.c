@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "json_read.h"
 #include "textbuf.h"
 
 /* ---- numbers ---------------------------------------------------------------------------------- */
@@ -796,8 +797,8 @@ static json_t *parse_tolerant(const char *s, size_t n, char *err, size_t errlen)
     free(r.out.data);
     return NULL;
   }
-  json_error_t jerr;
-  json_t *j = json_loadb(r.out.data, r.out.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+  JsonReadError jerr;
+  json_t *j = json_read(r.out.data, r.out.len, JSON_VALUE_MAX_DEPTH + 1, &jerr);
   if (!j && err && errlen) snprintf(err, errlen, "invalid JSON: %s", jerr.text);
   free(r.out.data);
   return j;

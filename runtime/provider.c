@@ -8,8 +8,8 @@
  * body builder per provider that groups the parts the way that provider
  * wants them. Bodies are built as jansson values and dumped compactly.
  *
- * Parsing classifies the HTTP status first, then reads the body with a
- * nesting cap checked before jansson sees it, and walks the documented
+ * Parsing classifies the HTTP status first, then reads the body with
+ * json_read (strict, with a nesting cap), and walks the documented
  * shape; anything else is a PE_BAD_RESPONSE that says what was expected
  * where and what was found. Nothing here keeps state between calls. */
 #include "provider.h"
@@ -24,10 +24,11 @@
 
 #include "arena.h"
 #include "base64.h"
+#include "json_read.h"
 #include "json_value.h"
 #include "textbuf.h"
 
-/* Bodies nested deeper than this are refused before parsing: the reply's
+/* Bodies nested deeper than this are refused while parsing: the reply's
  * own value may be nested JSON_VALUE_MAX_DEPTH deep, inside a few levels of
  * envelope (choices, message, content, input, value). */
 #define PROVIDER_MAX_DEPTH (JSON_VALUE_MAX_DEPTH + 16)
@@ -123,48 +124,14 @@ static char *jdump(const json_t *j, int precision, size_t *len) {
   return tb_take(&b);
 }
 
-/* The deepest nesting of arrays and objects in the JSON text `s`, counted
- * outside strings, stopping as soon as it passes `cap`. */
-static int json_depth(const char *s, size_t n, int cap) {
-  int depth = 0, max = 0;
-  bool in_str = false, esc = false;
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (in_str) {
-      if (esc)
-        esc = false;
-      else if (c == '\\')
-        esc = true;
-      else if (c == '"')
-        in_str = false;
-    } else if (c == '"') {
-      in_str = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > max && (max = depth) > cap) return max;
-    } else if (c == '}' || c == ']') {
-      depth--;
-    }
-  }
-  return max;
-}
-
 /* Parse `n` bytes of JSON text (any value at the top), refusing nesting
  * deeper than PROVIDER_MAX_DEPTH. On failure returns NULL, writes what was
  * wrong to err and sets *truncated when the text ended early. */
 static json_t *jload(const char *s, size_t n, bool *truncated, char *err, size_t errlen) {
-  if (truncated) *truncated = false;
-  int depth = json_depth(s, n, PROVIDER_MAX_DEPTH);
-  if (depth > PROVIDER_MAX_DEPTH) {
-    set_err(err, errlen, "JSON nested deeper than %d levels", PROVIDER_MAX_DEPTH);
-    return NULL;
-  }
-  json_error_t je;
-  json_t *j = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
-  if (!j) {
-    bool early = json_error_code(&je) == json_error_premature_end_of_input;
-    if (truncated) *truncated = early;
-    set_err(err, errlen, "%s at byte %d", je.text, je.position);
-  }
+  JsonReadError re;
+  json_t *j = json_read(s, n, PROVIDER_MAX_DEPTH, &re);
+  if (truncated) *truncated = !j && re.truncated;
+  if (!j) set_err(err, errlen, "%s at byte %zu", re.text, re.position);
   return j;
 }
 
