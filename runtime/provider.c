@@ -678,11 +678,47 @@ static bool is_openai_host(const char *url) {
   return n == 14 && ascii_ieq(h, "api.openai.com", 14);
 }
 
-/* The Chat Completions body: model, messages (consecutive user parts merged
- * into one message with content parts), parameters, response_format. */
-static json_t *openai_body(const Request *r, const ImgModel *m, const Parts *ps, json_t *schema, const char *url) {
-  json_t *body = json_object(), *msgs = json_array();
-  jset(body, "model", json_string(m->model));
+/* OpenAI's content of a run of user parts: plain text for one text part,
+ * else an array of content parts. */
+static void openai_user_content(json_t *msg, const Part *parts, size_t n) {
+  if (n == 1 && !parts[0].media) {
+    jset(msg, "content", part_text(&parts[0]));
+    return;
+  }
+  json_t *content = json_array();
+  for (size_t k = 0; k < n; k++) jpush(content, openai_content_part(&parts[k]));
+  jset(msg, "content", content);
+}
+
+/* Ollama's content of a run of user parts: the texts joined by a blank line,
+ * the images in "images". */
+static void ollama_user_content(json_t *msg, const Part *parts, size_t n) {
+  TextBuf text = {0};
+  json_t *images = json_array();
+  bool first = true;
+  for (size_t k = 0; k < n; k++) {
+    const Part *q = &parts[k];
+    if (q->media) {
+      jpush(images, media_b64(q->media, false));
+    } else {
+      if (!first) tb_puts(&text, "\n\n");
+      tb_put(&text, q->text, q->text_len);
+      first = false;
+    }
+  }
+  jset(msg, "content", jstr(text.data ? text.data : "", text.len));
+  free(text.data);
+  if (json_array_size(images))
+    jset(msg, "images", images);
+  else
+    json_decref(images);
+}
+
+/* The "messages" array of the chat formats (OpenAI, Ollama): a message per
+ * system or assistant part, and one per run of consecutive user parts, whose
+ * content `user_content` writes. */
+static json_t *chat_messages(const Parts *ps, void (*user_content)(json_t *msg, const Part *parts, size_t n)) {
+  json_t *msgs = json_array();
   for (size_t i = 0; i < ps->n;) {
     const Part *p = &ps->items[i];
     json_t *msg = json_object();
@@ -692,22 +728,21 @@ static json_t *openai_body(const Request *r, const ImgModel *m, const Parts *ps,
       i++;
     } else {
       size_t j = i;
-      bool media = false;
-      while (j < ps->n && ps->items[j].role == ROLE_USER)
-        media |= ps->items[j++].media != NULL;
-      if (j - i == 1 && !media) {
-        jset(msg, "content", part_text(p));
-      } else {
-        json_t *content = json_array();
-        for (size_t k = i; k < j; k++)
-          jpush(content, openai_content_part(&ps->items[k]));
-        jset(msg, "content", content);
-      }
+      while (j < ps->n && ps->items[j].role == ROLE_USER) j++;
+      user_content(msg, p, j - i);
       i = j;
     }
     jpush(msgs, msg);
   }
-  jset(body, "messages", msgs);
+  return msgs;
+}
+
+/* The Chat Completions body: model, messages (consecutive user parts merged
+ * into one message with content parts), parameters, response_format. */
+static json_t *openai_body(const Request *r, const ImgModel *m, const Parts *ps, json_t *schema, const char *url) {
+  json_t *body = json_object();
+  jset(body, "model", json_string(m->model));
+  jset(body, "messages", chat_messages(ps, openai_user_content));
   const ImgParams *pr = &r->params;
   if (pr->set & PARAM_TEMPERATURE) jset(body, "temperature", json_real(pr->temperature));
   if (pr->set & PARAM_TOP_P) jset(body, "top_p", json_real(pr->top_p));
@@ -820,39 +855,9 @@ static json_t *anthropic_body(const Request *r, const ImgModel *m, const Parts *
  * texts joined by a blank line, their images in "images"), stream false,
  * format, options. */
 static json_t *ollama_body(const Request *r, const ImgModel *m, const Parts *ps, json_t *schema) {
-  json_t *body = json_object(), *msgs = json_array();
+  json_t *body = json_object();
   jset(body, "model", json_string(m->model));
-  for (size_t i = 0; i < ps->n;) {
-    const Part *p = &ps->items[i];
-    json_t *msg = json_object();
-    jset(msg, "role", json_string(role_names[p->role]));
-    if (p->role != ROLE_USER) {
-      jset(msg, "content", part_text(p));
-      i++;
-    } else {
-      TextBuf text = {0};
-      json_t *images = json_array();
-      bool first = true;
-      for (; i < ps->n && ps->items[i].role == ROLE_USER; i++) {
-        const Part *q = &ps->items[i];
-        if (q->media) {
-          jpush(images, media_b64(q->media, false));
-        } else {
-          if (!first) tb_puts(&text, "\n\n");
-          tb_put(&text, q->text, q->text_len);
-          first = false;
-        }
-      }
-      jset(msg, "content", jstr(text.data ? text.data : "", text.len));
-      free(text.data);
-      if (json_array_size(images))
-        jset(msg, "images", images);
-      else
-        json_decref(images);
-    }
-    jpush(msgs, msg);
-  }
-  jset(body, "messages", msgs);
+  jset(body, "messages", chat_messages(ps, ollama_user_content));
   jset(body, "stream", json_false());
   if (schema) jset(body, "format", json_incref(schema));
   const ImgParams *pr = &r->params;
