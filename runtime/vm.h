@@ -32,8 +32,9 @@ typedef struct Future {
   char *error;              /* FUT_FAILED: owned message */
   uint32_t error_pos;       /* position of the failure */
   bool rejected;            /* FUT_FAILED: a reply that does not match the output type */
-  uint64_t task;            /* the call site's task id, frame serial and */
-  uint32_t frame, on_reject;/* failure path (0: none), see OP_PROMPT */
+  uint64_t task;            /* the id of the task whose PROMPT made it */
+  uint32_t frame;           /* that PROMPT's frame (its serial) */
+  uint32_t on_reject;       /* where that frame goes on a rejected reply (0: nowhere) */
   Task **waiters;           /* tasks suspended on it (borrowed) */
   uint32_t nwaiters, cap;
 } Future;
