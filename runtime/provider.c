@@ -26,6 +26,7 @@
 #include "base64.h"
 #include "json_read.h"
 #include "json_value.h"
+#include "json_write.h"
 #include "textbuf.h"
 
 /* Bodies nested deeper than this are refused while parsing: the reply's
@@ -75,39 +76,6 @@ static void wipe(void *p, size_t n) {
 }
 
 /* ---- JSON helpers --------------------------------------------------------------------------- */
-
-/* A JSON string of `s` (`n` bytes); a byte that is not valid UTF-8 becomes
- * U+FFFD, as in the canonical request. New reference. */
-static json_t *jstr(const char *s, size_t n) {
-  json_t *j = json_stringn(s, n);
-  if (j) return j;
-  TextBuf b = {0};
-  const unsigned char *p = (const unsigned char *)s;
-  for (size_t i = 0; i < n;) {
-    size_t k = utf8_seq_len(p + i, n - i);
-    if (k) {
-      tb_put(&b, s + i, k);
-      i += k;
-    } else {
-      tb_put(&b, "\xEF\xBF\xBD", 3);
-      i++;
-    }
-  }
-  j = json_stringn(b.data ? b.data : "", b.len);
-  free(b.data);
-  if (!j) flow_oom();
-  return j;
-}
-
-/* Set `obj[key]` to `val` (stolen); aborts when jansson cannot (memory). */
-static void jset(json_t *obj, const char *key, json_t *val) {
-  if (!val || json_object_set_new(obj, key, val) != 0) flow_oom();
-}
-
-/* Append `val` (stolen) to the array `arr`. */
-static void jpush(json_t *arr, json_t *val) {
-  if (!val || json_array_append_new(arr, val) != 0) flow_oom();
-}
 
 /* json_dump_callback sink: append to a TextBuf. */
 static int dump_to_buf(const char *s, size_t n, void *data) {
@@ -551,24 +519,30 @@ static bool collect_parts(const Request *r, const ImgModel *m, bool instruct, Pa
 }
 
 /* The base64 text of a media part as a JSON string; with `data_url`, as a
- * data URL "data:<mime>;base64,<data>". New reference. */
-static json_t *media_b64(const Media *md, bool data_url) {
-  const char *mime = md->mime ? md->mime->data : "";
-  size_t prefix = data_url ? strlen("data:") + strlen(mime) + strlen(";base64,") : 0;
-  char *s = xmalloc(prefix + base64_encoded_len(md->len) + 1);
-  if (data_url) snprintf(s, prefix + 1, "data:%s;base64,", mime);
-  size_t n = prefix + base64_encode_into(s + prefix, md->data, md->len);
-  json_t *j = json_stringn_nocheck(s, n);
-  free(s);
-  if (!j) flow_oom();
-  return j;
+ * data URL "data:<mime>;base64,<data>" (check_media allowed only
+ * [A-Za-z0-9/.+-_] in the type, so it needs no escaping). */
+static void media_b64(JsonWriter *w, const Media *md, bool data_url) {
+  char prefix[96] = "";
+  if (data_url) snprintf(prefix, sizeof prefix, "data:%.64s;base64,", md->mime ? md->mime->data : "");
+  jw_base64(w, prefix, md->data, md->len);
 }
 
 /* ---- schemas --------------------------------------------------------------------------------- */
 
+/* An output schema as the wire formats send it, checked and serialised once:
+ * `plain` is the schema itself (Ollama's format), `object` the schema with an
+ * object at its root (OpenAI's strict mode and Anthropic's input_schema take
+ * nothing else there), which is the schema wrapped as {"value": schema} when
+ * its root is not an object schema. */
+typedef struct SchemaWire {
+  const char *key;          /* the schema text (borrowed from the image) */
+  char *plain, *object;
+  size_t plain_len, object_len;
+  bool wrapped;
+} SchemaWire;
+
 struct ProviderCache {
-  const char **keys;        /* schema texts (borrowed from the image) */
-  json_t **values;          /* their parsed form (a reference each) */
+  SchemaWire *items;
   size_t n, cap;
 };
 
@@ -578,52 +552,71 @@ ProviderCache *provider_cache_new(void) {
   return c;
 }
 
+static void schema_wire_free(SchemaWire *s) {
+  free(s->plain);
+  free(s->object);
+  memset(s, 0, sizeof *s);
+}
+
 void provider_cache_free(ProviderCache *c) {
   if (!c) return;
-  for (size_t i = 0; i < c->n; i++) json_decref(c->values[i]);
-  free(c->keys);
-  free(c->values);
+  for (size_t i = 0; i < c->n; i++) schema_wire_free(&c->items[i]);
+  free(c->items);
   free(c);
 }
 
-/* A new reference to the cached parse of `text`, or NULL. Programs have a
- * handful of schemas, so a linear scan is enough. */
-static json_t *cache_get(ProviderCache *c, const char *text) {
-  for (size_t i = 0; c && i < c->n; i++)
-    if (c->keys[i] == text) return json_incref(c->values[i]);
-  return NULL;
-}
-
-static void cache_put(ProviderCache *c, const char *text, json_t *parsed) {
-  if (!c || c->n >= 4096) return;
-  if (c->n == c->cap) {
-    c->cap = c->cap ? c->cap * 2 : 8;
-    c->keys = xrealloc(c->keys, c->cap * sizeof *c->keys);
-    c->values = xrealloc(c->values, c->cap * sizeof *c->values);
-  }
-  c->keys[c->n] = text;
-  c->values[c->n++] = json_incref(parsed);
-}
-
-/* Is the schema's root an object schema ({"type": "object", ...})? OpenAI's
- * strict mode and Anthropic's input_schema take nothing else at the root, so
- * any other schema is wrapped as {"value": schema}. */
+/* Is the schema's root an object schema ({"type": "object", ...})? */
 static bool schema_is_object(const json_t *s) {
   const json_t *t = json_is_object(s) ? json_object_get(s, "type") : NULL;
   return t && json_is_string(t) && !strcmp(json_string_value(t), "object");
 }
 
-/* {"type":"object","properties":{"value":schema},"required":["value"],
- * "additionalProperties":false}, stealing `s`. */
-static json_t *schema_wrap(json_t *s) {
-  json_t *w = json_object(), *props = json_object(), *req = json_array();
-  jset(w, "type", json_string("object"));
-  jset(props, "value", s);
-  jset(w, "properties", props);
-  jpush(req, json_string("value"));
-  jset(w, "required", req);
-  jset(w, "additionalProperties", json_false());
-  return w;
+/* Parse and serialise the schema `text` of binding `m` into *out. */
+static bool schema_wire_make(const char *text, const ImgModel *m, SchemaWire *out, char *err, size_t errlen) {
+  char jerr[160];
+  json_t *s = jload(text, strlen(text), NULL, jerr, sizeof jerr);
+  if (!s || !(json_is_object(s) || json_is_boolean(s))) {
+    set_err(err, errlen, "the output schema of the request for binding `%s` is not a JSON Schema object (%s)",
+            m->name, s ? jtype(s) : jerr);
+    json_decref(s);
+    return false;
+  }
+  memset(out, 0, sizeof *out);
+  out->key = text;
+  out->plain = jdump(s, 17, &out->plain_len);
+  out->wrapped = !schema_is_object(s);
+  if (!out->wrapped) {
+    out->object = xstrndup(out->plain, out->plain_len);
+    out->object_len = out->plain_len;
+  } else {
+    TextBuf b = {0};
+    tb_puts(&b, "{\"type\":\"object\",\"properties\":{\"value\":");
+    tb_put(&b, out->plain, out->plain_len);
+    tb_puts(&b, "},\"required\":[\"value\"],\"additionalProperties\":false}");
+    out->object_len = b.len;
+    out->object = tb_take(&b);
+  }
+  json_decref(s);
+  return true;
+}
+
+/* The wire forms of schema `text`: from the cache (keyed by the address of
+ * the text, stable for the life of a program image; programs have a handful
+ * of schemas, so a linear scan is enough), else made into *tmp, which the
+ * caller frees when it was used. NULL with an error when it is not a schema. */
+static const SchemaWire *schema_wire(ProviderCache *c, const char *text, const ImgModel *m, SchemaWire *tmp,
+                                     char *err, size_t errlen) {
+  for (size_t i = 0; c && i < c->n; i++)
+    if (c->items[i].key == text) return &c->items[i];
+  if (!schema_wire_make(text, m, tmp, err, errlen)) return NULL;
+  if (!c || c->n >= 4096) return tmp;
+  if (c->n == c->cap) {
+    c->cap = c->cap ? c->cap * 2 : 8;
+    c->items = xrealloc(c->items, c->cap * sizeof *c->items);
+  }
+  c->items[c->n] = *tmp;
+  memset(tmp, 0, sizeof *tmp);
+  return &c->items[c->n++];
 }
 
 /* How the schema of a request travels. */
@@ -637,36 +630,44 @@ static SchemaMode schema_mode(const ImgModel *m, const Request *r) {
 
 /* ---- bodies -------------------------------------------------------------------------------------- */
 
-/* A JSON string of a part's text. */
-static json_t *part_text(const Part *p) { return jstr(p->text, p->text_len); }
+/* A part's text as a JSON string. */
+static void part_text(JsonWriter *w, const Part *p) { jw_string(w, p->text, p->text_len); }
 
 /* The stop sequences as a JSON array. */
-static json_t *stop_array(const ImgParams *pr) {
-  json_t *a = json_array();
-  for (uint32_t i = 0; i < pr->nstop; i++)
-    jpush(a, jstr(pr->stop[i], strlen(pr->stop[i])));
-  return a;
+static void stop_array(JsonWriter *w, const ImgParams *pr) {
+  jw_array(w);
+  for (uint32_t i = 0; i < pr->nstop; i++) jw_cstring(w, pr->stop[i]);
+  jw_end_array(w);
 }
 
 /* An OpenAI content part for a user part: text, image_url or input_audio. */
-static json_t *openai_content_part(const Part *p) {
-  json_t *o = json_object();
+static void openai_content_part(JsonWriter *w, const Part *p) {
+  jw_object(w);
   if (!p->media) {
-    jset(o, "type", json_string("text"));
-    jset(o, "text", part_text(p));
+    jw_key(w, "type");
+    jw_cstring(w, "text");
+    jw_key(w, "text");
+    part_text(w, p);
   } else if (p->kind == MK_IMAGE) {
-    json_t *iu = json_object();
-    jset(iu, "url", media_b64(p->media, true));
-    jset(o, "type", json_string("image_url"));
-    jset(o, "image_url", iu);
+    jw_key(w, "type");
+    jw_cstring(w, "image_url");
+    jw_key(w, "image_url");
+    jw_object(w);
+    jw_key(w, "url");
+    media_b64(w, p->media, true);
+    jw_end_object(w);
   } else {
-    json_t *ia = json_object();
-    jset(ia, "data", media_b64(p->media, false));
-    jset(ia, "format", json_string(p->audio_format));
-    jset(o, "type", json_string("input_audio"));
-    jset(o, "input_audio", ia);
+    jw_key(w, "type");
+    jw_cstring(w, "input_audio");
+    jw_key(w, "input_audio");
+    jw_object(w);
+    jw_key(w, "data");
+    media_b64(w, p->media, false);
+    jw_key(w, "format");
+    jw_cstring(w, p->audio_format);
+    jw_end_object(w);
   }
-  return o;
+  jw_end_object(w);
 }
 
 /* Is the URL's host api.openai.com (whose newer models want
@@ -680,198 +681,286 @@ static bool is_openai_host(const char *url) {
 
 /* OpenAI's content of a run of user parts: plain text for one text part,
  * else an array of content parts. */
-static void openai_user_content(json_t *msg, const Part *parts, size_t n) {
+static void openai_user_content(JsonWriter *w, const Part *parts, size_t n) {
+  jw_key(w, "content");
   if (n == 1 && !parts[0].media) {
-    jset(msg, "content", part_text(&parts[0]));
+    part_text(w, &parts[0]);
     return;
   }
-  json_t *content = json_array();
-  for (size_t k = 0; k < n; k++) jpush(content, openai_content_part(&parts[k]));
-  jset(msg, "content", content);
+  jw_array(w);
+  for (size_t k = 0; k < n; k++) openai_content_part(w, &parts[k]);
+  jw_end_array(w);
 }
 
 /* Ollama's content of a run of user parts: the texts joined by a blank line,
  * the images in "images". */
-static void ollama_user_content(json_t *msg, const Part *parts, size_t n) {
+static void ollama_user_content(JsonWriter *w, const Part *parts, size_t n) {
   TextBuf text = {0};
-  json_t *images = json_array();
-  bool first = true;
+  bool first = true, images = false;
   for (size_t k = 0; k < n; k++) {
-    const Part *q = &parts[k];
-    if (q->media) {
-      jpush(images, media_b64(q->media, false));
+    if (parts[k].media) {
+      images = true;
     } else {
       if (!first) tb_puts(&text, "\n\n");
-      tb_put(&text, q->text, q->text_len);
+      tb_put(&text, parts[k].text, parts[k].text_len);
       first = false;
     }
   }
-  jset(msg, "content", jstr(text.data ? text.data : "", text.len));
+  jw_key(w, "content");
+  jw_string(w, text.data ? text.data : "", text.len);
   free(text.data);
-  if (json_array_size(images))
-    jset(msg, "images", images);
-  else
-    json_decref(images);
+  if (!images) return;
+  jw_key(w, "images");
+  jw_array(w);
+  for (size_t k = 0; k < n; k++)
+    if (parts[k].media) media_b64(w, parts[k].media, false);
+  jw_end_array(w);
 }
 
 /* The "messages" array of the chat formats (OpenAI, Ollama): a message per
  * system or assistant part, and one per run of consecutive user parts, whose
  * content `user_content` writes. */
-static json_t *chat_messages(const Parts *ps, void (*user_content)(json_t *msg, const Part *parts, size_t n)) {
-  json_t *msgs = json_array();
+static void chat_messages(JsonWriter *w, const Parts *ps,
+                          void (*user_content)(JsonWriter *w, const Part *parts, size_t n)) {
+  jw_key(w, "messages");
+  jw_array(w);
   for (size_t i = 0; i < ps->n;) {
     const Part *p = &ps->items[i];
-    json_t *msg = json_object();
-    jset(msg, "role", json_string(role_names[p->role]));
+    jw_object(w);
+    jw_key(w, "role");
+    jw_cstring(w, role_names[p->role]);
     if (p->role != ROLE_USER) {
-      jset(msg, "content", part_text(p));
+      jw_key(w, "content");
+      part_text(w, p);
       i++;
     } else {
       size_t j = i;
       while (j < ps->n && ps->items[j].role == ROLE_USER) j++;
-      user_content(msg, p, j - i);
+      user_content(w, p, j - i);
       i = j;
     }
-    jpush(msgs, msg);
+    jw_end_object(w);
   }
-  return msgs;
+  jw_end_array(w);
 }
 
 /* The Chat Completions body: model, messages (consecutive user parts merged
  * into one message with content parts), parameters, response_format. */
-static json_t *openai_body(const Request *r, const ImgModel *m, const Parts *ps, json_t *schema, const char *url) {
-  json_t *body = json_object();
-  jset(body, "model", json_string(m->model));
-  jset(body, "messages", chat_messages(ps, openai_user_content));
+static void openai_body(JsonWriter *w, const Request *r, const ImgModel *m, const Parts *ps,
+                        const SchemaWire *schema, const char *url) {
+  jw_object(w);
+  jw_key(w, "model");
+  jw_cstring(w, m->model);
+  chat_messages(w, ps, openai_user_content);
   const ImgParams *pr = &r->params;
-  if (pr->set & PARAM_TEMPERATURE) jset(body, "temperature", json_real(pr->temperature));
-  if (pr->set & PARAM_TOP_P) jset(body, "top_p", json_real(pr->top_p));
-  if (pr->set & PARAM_MAX_TOKENS)
-    jset(body, is_openai_host(url) ? "max_completion_tokens" : "max_tokens", json_integer(pr->max_tokens));
-  if (pr->set & PARAM_SEED) jset(body, "seed", json_integer(pr->seed));
-  if ((pr->set & PARAM_STOP) && pr->nstop) jset(body, "stop", stop_array(pr));
-  if (schema) {
-    json_t *rf = json_object(), *js = json_object();
-    jset(js, "name", json_string("output"));
-    jset(js, "schema", schema_is_object(schema) ? json_incref(schema) : schema_wrap(json_incref(schema)));
-    jset(js, "strict", json_true());
-    jset(rf, "type", json_string("json_schema"));
-    jset(rf, "json_schema", js);
-    jset(body, "response_format", rf);
+  if (pr->set & PARAM_TEMPERATURE) {
+    jw_key(w, "temperature");
+    jw_real(w, pr->temperature);
   }
-  return body;
+  if (pr->set & PARAM_TOP_P) {
+    jw_key(w, "top_p");
+    jw_real(w, pr->top_p);
+  }
+  if (pr->set & PARAM_MAX_TOKENS) {
+    jw_key(w, is_openai_host(url) ? "max_completion_tokens" : "max_tokens");
+    jw_int(w, pr->max_tokens);
+  }
+  if (pr->set & PARAM_SEED) {
+    jw_key(w, "seed");
+    jw_int(w, pr->seed);
+  }
+  if ((pr->set & PARAM_STOP) && pr->nstop) {
+    jw_key(w, "stop");
+    stop_array(w, pr);
+  }
+  if (schema) {
+    jw_key(w, "response_format");
+    jw_object(w);
+    jw_key(w, "type");
+    jw_cstring(w, "json_schema");
+    jw_key(w, "json_schema");
+    jw_object(w);
+    jw_key(w, "name");
+    jw_cstring(w, "output");
+    jw_key(w, "schema");
+    jw_raw(w, schema->object, schema->object_len);
+    jw_key(w, "strict");
+    jw_bool(w, true);
+    jw_end_object(w);
+    jw_end_object(w);
+  }
+  jw_end_object(w);
 }
 
 /* An Anthropic content block for a user or assistant part. */
-static json_t *anthropic_block(const Part *p) {
-  json_t *o = json_object();
+static void anthropic_block(JsonWriter *w, const Part *p) {
+  jw_object(w);
   if (!p->media) {
-    jset(o, "type", json_string("text"));
-    jset(o, "text", part_text(p));
+    jw_key(w, "type");
+    jw_cstring(w, "text");
+    jw_key(w, "text");
+    part_text(w, p);
   } else {
-    json_t *src = json_object();
-    jset(src, "type", json_string("base64"));
-    jset(src, "media_type", json_string(p->media->mime->data));
-    jset(src, "data", media_b64(p->media, false));
-    jset(o, "type", json_string("image"));
-    jset(o, "source", src);
+    jw_key(w, "type");
+    jw_cstring(w, "image");
+    jw_key(w, "source");
+    jw_object(w);
+    jw_key(w, "type");
+    jw_cstring(w, "base64");
+    jw_key(w, "media_type");
+    jw_cstring(w, p->media->mime->data);
+    jw_key(w, "data");
+    media_b64(w, p->media, false);
+    jw_end_object(w);
   }
-  return o;
+  jw_end_object(w);
 }
 
-/* The Messages body: model, max_tokens, system (all system parts joined),
- * messages (consecutive parts of one role merged into one message),
- * parameters, and the forced tool "output" for structured output. */
-static json_t *anthropic_body(const Request *r, const ImgModel *m, const Parts *ps, json_t *schema, char *err,
-                              size_t errlen) {
-  json_t *body = json_object(), *msgs = json_array();
-  jset(body, "model", json_string(m->model));
-  const ImgParams *pr = &r->params;
-  jset(body, "max_tokens",
-       json_integer(pr->set & PARAM_MAX_TOKENS ? pr->max_tokens : PROVIDER_ANTHROPIC_DEFAULT_MAX_TOKENS));
-  TextBuf sys = {0};
-  bool has_sys = false;
-  for (size_t i = 0; i < ps->n; i++) {
-    if (ps->items[i].role != ROLE_SYSTEM) continue;
-    if (has_sys) tb_puts(&sys, "\n\n");
-    tb_put(&sys, ps->items[i].text, ps->items[i].text_len);
-    has_sys = true;
-  }
-  if (has_sys) jset(body, "system", jstr(sys.data, sys.len));
-  free(sys.data);
+/* Anthropic's "messages": consecutive parts of one role (system parts, which
+ * travel in "system", left out) merged into one message. */
+static void anthropic_messages(JsonWriter *w, const Parts *ps) {
+  jw_key(w, "messages");
+  jw_array(w);
   for (size_t i = 0; i < ps->n;) {
     if (ps->items[i].role == ROLE_SYSTEM) {
       i++;
       continue;
     }
     Role role = ps->items[i].role;
-    size_t first = i, count = 0;
+    size_t first = i, count = 0, j = i;
     bool media = false;
-    size_t j = i;
     for (; j < ps->n && (ps->items[j].role == role || ps->items[j].role == ROLE_SYSTEM); j++) {
       if (ps->items[j].role == ROLE_SYSTEM) continue;
       count++;
       media |= ps->items[j].media != NULL;
     }
-    json_t *msg = json_object();
-    jset(msg, "role", json_string(role_names[role]));
+    jw_object(w);
+    jw_key(w, "role");
+    jw_cstring(w, role_names[role]);
+    jw_key(w, "content");
     if (count == 1 && !media) {
-      jset(msg, "content", part_text(&ps->items[first]));
+      part_text(w, &ps->items[first]);
     } else {
-      json_t *content = json_array();
+      jw_array(w);
       for (size_t k = first; k < j; k++)
-        if (ps->items[k].role != ROLE_SYSTEM) jpush(content, anthropic_block(&ps->items[k]));
-      jset(msg, "content", content);
+        if (ps->items[k].role != ROLE_SYSTEM) anthropic_block(w, &ps->items[k]);
+      jw_end_array(w);
     }
-    jpush(msgs, msg);
+    jw_end_object(w);
     i = j;
   }
-  if (json_array_size(msgs) == 0) {
+  jw_end_array(w);
+}
+
+/* The Messages body: model, max_tokens, system (all system parts joined),
+ * messages, parameters, and the forced tool "output" for structured output.
+ * False with an error when there is no user or assistant message. */
+static bool anthropic_body(JsonWriter *w, const Request *r, const ImgModel *m, const Parts *ps,
+                           const SchemaWire *schema, char *err, size_t errlen) {
+  size_t nsys = 0;
+  for (size_t i = 0; i < ps->n; i++) nsys += ps->items[i].role == ROLE_SYSTEM;
+  if (nsys == ps->n) {
     set_err(err, errlen, "binding `%s` uses anthropic, which needs at least one user message; the prompt has "
             "only system text", m->name);
-    json_decref(msgs);
-    json_decref(body);
-    return NULL;
+    return false;
   }
-  jset(body, "messages", msgs);
-  if (pr->set & PARAM_TEMPERATURE) jset(body, "temperature", json_real(pr->temperature));
-  if (pr->set & PARAM_TOP_P) jset(body, "top_p", json_real(pr->top_p));
-  if ((pr->set & PARAM_STOP) && pr->nstop) jset(body, "stop_sequences", stop_array(pr));
+  const ImgParams *pr = &r->params;
+  jw_object(w);
+  jw_key(w, "model");
+  jw_cstring(w, m->model);
+  jw_key(w, "max_tokens");
+  jw_int(w, pr->set & PARAM_MAX_TOKENS ? pr->max_tokens : PROVIDER_ANTHROPIC_DEFAULT_MAX_TOKENS);
+  if (nsys) {
+    TextBuf sys = {0};
+    for (size_t i = 0; i < ps->n; i++) {
+      if (ps->items[i].role != ROLE_SYSTEM) continue;
+      if (sys.len) tb_puts(&sys, "\n\n");
+      tb_put(&sys, ps->items[i].text, ps->items[i].text_len);
+    }
+    jw_key(w, "system");
+    jw_string(w, sys.data ? sys.data : "", sys.len);
+    free(sys.data);
+  }
+  anthropic_messages(w, ps);
+  if (pr->set & PARAM_TEMPERATURE) {
+    jw_key(w, "temperature");
+    jw_real(w, pr->temperature);
+  }
+  if (pr->set & PARAM_TOP_P) {
+    jw_key(w, "top_p");
+    jw_real(w, pr->top_p);
+  }
+  if ((pr->set & PARAM_STOP) && pr->nstop) {
+    jw_key(w, "stop_sequences");
+    stop_array(w, pr);
+  }
   if (schema) {
-    json_t *tools = json_array(), *tool = json_object(), *choice = json_object();
-    jset(tool, "name", json_string("output"));
-    jset(tool, "description", json_string("Give the reply as this tool's input."));
-    jset(tool, "input_schema", schema_is_object(schema) ? json_incref(schema) : schema_wrap(json_incref(schema)));
-    jpush(tools, tool);
-    jset(body, "tools", tools);
-    jset(choice, "type", json_string("tool"));
-    jset(choice, "name", json_string("output"));
-    jset(body, "tool_choice", choice);
+    jw_key(w, "tools");
+    jw_array(w);
+    jw_object(w);
+    jw_key(w, "name");
+    jw_cstring(w, "output");
+    jw_key(w, "description");
+    jw_cstring(w, "Give the reply as this tool's input.");
+    jw_key(w, "input_schema");
+    jw_raw(w, schema->object, schema->object_len);
+    jw_end_object(w);
+    jw_end_array(w);
+    jw_key(w, "tool_choice");
+    jw_object(w);
+    jw_key(w, "type");
+    jw_cstring(w, "tool");
+    jw_key(w, "name");
+    jw_cstring(w, "output");
+    jw_end_object(w);
   }
-  return body;
+  jw_end_object(w);
+  return true;
 }
 
 /* The /api/chat body: model, messages (consecutive user parts merged: their
  * texts joined by a blank line, their images in "images"), stream false,
  * format, options. */
-static json_t *ollama_body(const Request *r, const ImgModel *m, const Parts *ps, json_t *schema) {
-  json_t *body = json_object();
-  jset(body, "model", json_string(m->model));
-  jset(body, "messages", chat_messages(ps, ollama_user_content));
-  jset(body, "stream", json_false());
-  if (schema) jset(body, "format", json_incref(schema));
+static void ollama_body(JsonWriter *w, const Request *r, const ImgModel *m, const Parts *ps,
+                        const SchemaWire *schema) {
+  jw_object(w);
+  jw_key(w, "model");
+  jw_cstring(w, m->model);
+  chat_messages(w, ps, ollama_user_content);
+  jw_key(w, "stream");
+  jw_bool(w, false);
+  if (schema) {
+    jw_key(w, "format");
+    jw_raw(w, schema->plain, schema->plain_len);
+  }
   const ImgParams *pr = &r->params;
-  json_t *opts = json_object();
-  if (pr->set & PARAM_TEMPERATURE) jset(opts, "temperature", json_real(pr->temperature));
-  if (pr->set & PARAM_TOP_P) jset(opts, "top_p", json_real(pr->top_p));
-  if (pr->set & PARAM_SEED) jset(opts, "seed", json_integer(pr->seed));
-  if (pr->set & PARAM_MAX_TOKENS) jset(opts, "num_predict", json_integer(pr->max_tokens));
-  if ((pr->set & PARAM_STOP) && pr->nstop) jset(opts, "stop", stop_array(pr));
-  if (json_object_size(opts))
-    jset(body, "options", opts);
-  else
-    json_decref(opts);
-  return body;
+  if (pr->set & (PARAM_TEMPERATURE | PARAM_TOP_P | PARAM_SEED | PARAM_MAX_TOKENS) ||
+      ((pr->set & PARAM_STOP) && pr->nstop)) {
+    jw_key(w, "options");
+    jw_object(w);
+    if (pr->set & PARAM_TEMPERATURE) {
+      jw_key(w, "temperature");
+      jw_real(w, pr->temperature);
+    }
+    if (pr->set & PARAM_TOP_P) {
+      jw_key(w, "top_p");
+      jw_real(w, pr->top_p);
+    }
+    if (pr->set & PARAM_SEED) {
+      jw_key(w, "seed");
+      jw_int(w, pr->seed);
+    }
+    if (pr->set & PARAM_MAX_TOKENS) {
+      jw_key(w, "num_predict");
+      jw_int(w, pr->max_tokens);
+    }
+    if ((pr->set & PARAM_STOP) && pr->nstop) {
+      jw_key(w, "stop");
+      stop_array(w, pr);
+    }
+    jw_end_object(w);
+  }
+  jw_end_object(w);
 }
 
 /* ---- building -------------------------------------------------------------------------------- */
@@ -922,39 +1011,34 @@ bool provider_build(const Request *r, const ProviderEnv *env, HttpRequest *out, 
     return false;
   }
   SchemaMode sm = schema_mode(m, r);
-  json_t *schema = NULL;
-  if (sm != SM_NONE && (schema = cache_get(env->cache, r->schema))) {
-    /* parsed by an earlier call */
-  } else if (sm != SM_NONE) {
-    char jerr[160];
-    schema = jload(r->schema, strlen(r->schema), NULL, jerr, sizeof jerr);
-    if (schema && (json_is_object(schema) || json_is_boolean(schema))) cache_put(env->cache, r->schema, schema);
-    if (!schema || !(json_is_object(schema) || json_is_boolean(schema))) {
-      set_err(err, errlen, "the output schema of the request for binding `%s` is not a JSON Schema object (%s)",
-              m->name, schema ? jtype(schema) : jerr);
-      json_decref(schema);
-      free(url.data);
-      return false;
-    }
-  }
-  Parts ps = {0};
-  json_t *body = NULL;
-  if (collect_parts(r, m, sm == SM_INSTRUCT, &ps, err, errlen)) {
-    json_t *native = sm == SM_NATIVE ? schema : NULL;
-    switch (m->provider) {
-    case PROVIDER_OPENAI: body = openai_body(r, m, &ps, native, url.data); break;
-    case PROVIDER_ANTHROPIC: body = anthropic_body(r, m, &ps, native, err, errlen); break;
-    default: body = ollama_body(r, m, &ps, native); break;
-    }
-  }
-  parts_free(&ps);
-  json_decref(schema);
-  if (!body) {
+  SchemaWire tmp = {0};
+  const SchemaWire *schema = NULL;
+  if (sm != SM_NONE && !(schema = schema_wire(env->cache, r->schema, m, &tmp, err, errlen))) {
     free(url.data);
     return false;
   }
-  out->body = jdump(body, 15, &out->body_len);
-  json_decref(body);
+  Parts ps = {0};
+  TextBuf body = {0};
+  bool ok = collect_parts(r, m, sm == SM_INSTRUCT, &ps, err, errlen);
+  if (ok) {
+    JsonWriter w = jw_new(&body);
+    const SchemaWire *native = sm == SM_NATIVE ? schema : NULL;
+    tb_reserve(&body, 512);
+    switch (m->provider) {
+    case PROVIDER_OPENAI: openai_body(&w, r, m, &ps, native, url.data); break;
+    case PROVIDER_ANTHROPIC: ok = anthropic_body(&w, r, m, &ps, native, err, errlen); break;
+    default: ollama_body(&w, r, m, &ps, native); break;
+    }
+  }
+  parts_free(&ps);
+  schema_wire_free(&tmp);
+  if (!ok) {
+    free(body.data);
+    free(url.data);
+    return false;
+  }
+  out->body_len = body.len;
+  out->body = tb_take(&body);
   out->url = tb_take(&url);
   out->headers = xmalloc(4 * sizeof *out->headers);
   out->headers[out->nheaders++] = header("Content-Type", "application/json");

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_value.h"
 #include "sha256.h"
 #include "textbuf.h"
 
@@ -47,27 +48,16 @@ static void buf_json_int(TextBuf *b, int64_t v) {
   tb_puts(b, num);
 }
 
-/* Append a double in the shortest decimal form that reads back to the same
- * value (trying 15, 16 and 17 significant digits: %g drops trailing zeros, so
- * 15 digits already gives the shortest form of any value that has one of at
- * most 15 digits), with ".0" added when it would otherwise look like an
- * integer: 0.1, 1.0, 100.0, 1e+100; the same form as json_value.c writes.
- * NaN and infinities have no JSON form and print as null. */
+/* Append a double as json_value.c writes it (the shortest form that reads
+ * back to the same value, with ".0" when it would look like an integer:
+ * 0.1, 1.0, 100.0, 1e+100). NaN and infinities have no JSON form and print
+ * as null. */
 static void buf_json_real(TextBuf *b, double v) {
-  if (!isfinite(v)) {
+  char num[32];
+  if (isfinite(v))
+    tb_put(b, num, json_format_double(v, num));
+  else
     tb_puts(b, "null");
-    return;
-  }
-  char num[40];
-  for (int prec = 15; prec <= 17; prec++) {
-    snprintf(num, sizeof num, "%.*g", prec, v);
-    if (strtod(num, NULL) == v) break;
-  }
-  if (!strpbrk(num, ".eE")) {
-    size_t n = strlen(num);
-    memcpy(num + n, ".0", 3);
-  }
-  tb_puts(b, num);
 }
 
 /* Comparison of two C strings for qsort, by bytes. */
