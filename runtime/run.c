@@ -19,10 +19,15 @@
 #include "arena.h"
 #include "cassette.h"
 #include "http.h"
+#include "json_read.h"
 #include "json_value.h"
 #include "mock.h"
 #include "request.h"
 #include "vm.h"
+
+/* Input lines nested deeper than this are refused while reading (the typed
+ * decoding refuses more than JSON_VALUE_MAX_DEPTH levels, naming the path). */
+#define INPUT_MAX_DEPTH 2048
 
 /* A model call on its way: issued at `issued`, completing at `at`. */
 typedef struct Event {
@@ -976,11 +981,12 @@ static bool next_input(Sched *s, Value *args, char **error) {
     return false;
   }
   char err[1024];
-  json_error_t je;
-  json_t *j = json_loadb(line, (size_t)n, 0 | JSON_DECODE_ANY, &je);
+  JsonReadError je;
+  json_t *j = json_read(line, (size_t)n, INPUT_MAX_DEPTH, &je);
   free(line);
   if (!j) {
-    snprintf(err, sizeof err, "input line %llu is not JSON: %s", (unsigned long long)s->line_no, je.text);
+    snprintf(err, sizeof err, "input line %llu, column %zu is not JSON: %s", (unsigned long long)s->line_no,
+             je.position + 1, je.text);
     *error = xstrdup(err);
     return true;
   }

@@ -61,6 +61,14 @@ expect_contains err 'input line 2: at .mood: expected one of "happy", "sad", fou
 expect_contains err "input line 3: at .id: expected an int" "bad int names line and path"
 if grep -q '"item":1' errors.jsonl && grep -q '"item":2' errors.jsonl; then pass; else fails=$((fails + 1)); echo "FAIL: --errors lacks the failed items"; cat errors.jsonl; fi
 
+# a line that is not JSON names its line, column and what was expected; a
+# string with \u0000 in it is a string like any other
+printf '%s\n' '{"id":1,"text":"a\u0000b"}' '{"id":2,"text" "y"}' > notjson.jsonl
+run "$FLOWC" run ok.flow --mock --keep-going --input notjson.jsonl --output notjson.out
+expect_status 1 "a line that is not JSON"
+expect_contains err "input line 2, column 16 is not JSON: expected ':' after an object key, found '\"'" "not-JSON line message"
+if [ "$(cat notjson.out)" = 1 ]; then pass; else fails=$((fails + 1)); echo "FAIL: the line with \\u0000 was not run"; cat notjson.out; fi
+
 # retries spend their attempts, then fail naming the check and the line
 printf '%s\n' '{"id":1,"text":"x","mood":"happy"}' > one.jsonl
 run "$FLOWC" run p.flow --mock --input one.jsonl --trace trace.jsonl
