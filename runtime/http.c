@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "textbuf.h"
 
 /* libcurl, loaded when the first engine starts: offline runs never load it
  * (nor the TLS, HTTP/2 and other libraries it pulls in), which keeps their
@@ -67,21 +68,31 @@ static bool curl_api_load(CurlApi *api, char *err, size_t errlen) {
 typedef struct Transfer {
   const CurlApi *api;
   CURL *easy;
-  struct curl_slist *headers;
-  char *body;               /* the request body (curl reads it in place) */
-  size_t body_len;
   HttpResponse resp;
   size_t cap;               /* of resp.body */
-  size_t hcap;              /* of resp.headers */
+  TextBuf hlines;           /* response header lines, each ending in a NUL */
+  size_t nh;                /* how many */
   size_t max_body;
   char errbuf[CURL_ERROR_SIZE];
   struct Transfer *prev, *next; /* in the engine's list of transfers in flight */
 } Transfer;
 
+/* A request header set ready for libcurl. Calls of one binding send the same
+ * headers, so each distinct set is made into a curl_slist once per engine
+ * rather than once per transfer; there are at most as many sets as the
+ * program has bindings. */
+typedef struct HeaderSet {
+  char *text;               /* the lines joined by '\n' (the key; may hold a secret, wiped on free) */
+  size_t len;
+  struct curl_slist *list;
+} HeaderSet;
+
 struct HttpEngine {
   CurlApi api;
   CURLM *multi;
   HttpConfig cfg;
+  HeaderSet *sets;
+  size_t nsets, sets_cap;
   Transfer *active;
   size_t nactive;
   CURL **idle;              /* easy handles kept for reuse (their caches survive curl_easy_reset) */
@@ -125,9 +136,7 @@ HttpEngine *http_engine_new(const HttpConfig *cfg, char *err, size_t errlen) {
 
 static void transfer_free(Transfer *t) {
   if (t->easy) t->api->easy_cleanup(t->easy);
-  t->api->slist_free_all(t->headers);
-  if (t->body) memset(t->body, 0, t->body_len);
-  free(t->body);
+  free(t->hlines.data);
   http_response_free(&t->resp);
   free(t);
 }
@@ -142,6 +151,12 @@ void http_engine_free(HttpEngine *e, void (*abandon)(void *user)) {
   }
   for (size_t i = 0; i < e->nidle; i++) e->api.easy_cleanup(e->idle[i]);
   free(e->idle);
+  for (size_t i = 0; i < e->nsets; i++) {
+    memset(e->sets[i].text, 0, e->sets[i].len);
+    free(e->sets[i].text);
+    e->api.slist_free_all(e->sets[i].list);
+  }
+  free(e->sets);
   while (e->done_len) {
     if (abandon) abandon(e->done[e->done_head].user);
     http_response_free(&e->done[e->done_head]);
@@ -165,7 +180,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud) {
     return 0; /* CURLE_WRITE_ERROR */
   }
   if (t->resp.len + len + 1 > t->cap) {
-    size_t cap = t->cap ? t->cap : 4096;
+    /* the first block exactly (most replies arrive in one), then doubling */
+    size_t cap = t->cap ? t->cap * 2 : len + 1;
     while (cap < t->resp.len + len + 1) cap *= 2;
     t->resp.body = xrealloc(t->resp.body, cap);
     t->cap = cap;
@@ -177,25 +193,68 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud) {
 }
 
 /* Response headers, one line at a time (the status line included; a new
- * response after a redirect or 100-continue starts the list again). */
+ * response after a redirect or 100-continue starts the list again), kept in
+ * one buffer; the first HTTP_MAX_HEADERS lines are kept. */
 static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   Transfer *t = ud;
   size_t len = size * n;
   while (len && (data[len - 1] == '\n' || data[len - 1] == '\r')) len--;
   if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
-    for (size_t i = 0; i < t->resp.nheaders; i++) free(t->resp.headers[i]);
-    t->resp.nheaders = 0;
+    t->hlines.len = 0;
+    t->nh = 0;
   }
-  if (len == 0 || t->resp.nheaders >= 256) return size * n;
-  if (t->resp.nheaders == t->hcap) {
-    t->hcap = t->hcap ? t->hcap * 2 : 16;
-    t->resp.headers = xrealloc(t->resp.headers, t->hcap * sizeof *t->resp.headers);
-  }
-  char *h = xmalloc(len + 1);
-  memcpy(h, data, len);
-  h[len] = '\0';
-  t->resp.headers[t->resp.nheaders++] = h;
+  if (len == 0 || t->nh >= HTTP_MAX_HEADERS) return size * n;
+  tb_reserve(&t->hlines, len + 1);
+  char *line = t->hlines.data + t->hlines.len;
+  tb_put(&t->hlines, data, len);
+  tb_putc(&t->hlines, '\0');
+  for (size_t i = 0; i < len; i++) /* a NUL is not HTTP; it would end the line early */
+    if (!line[i]) line[i] = ' ';
+  t->nh++;
   return size * n;
+}
+
+/* Hand the header lines over to the response: one block and an array of
+ * pointers into it. */
+static void take_headers(Transfer *t) {
+  HttpResponse *r = &t->resp;
+  if (!t->nh) return;
+  r->header_block = tb_take(&t->hlines);
+  r->headers = xmalloc(t->nh * sizeof *r->headers);
+  char *line = r->header_block;
+  for (size_t i = 0; i < t->nh; i++) {
+    r->headers[i] = line;
+    line += strlen(line) + 1;
+  }
+  r->nheaders = t->nh;
+}
+
+/* The curl_slist for `req`'s headers (and "Expect:", which turns off the
+ * 100-continue round trip): the engine's copy of that set, made on first
+ * use. */
+static struct curl_slist *header_list(HttpEngine *e, const HttpRequest *req) {
+  TextBuf key = {0};
+  tb_reserve(&key, 0);
+  for (size_t i = 0; i < req->nheaders; i++) {
+    tb_puts(&key, req->headers[i]);
+    tb_putc(&key, '\n');
+  }
+  for (size_t i = 0; i < e->nsets; i++) {
+    if (e->sets[i].len == key.len && !memcmp(e->sets[i].text, key.data, key.len)) {
+      memset(key.data, 0, key.len);
+      free(key.data);
+      return e->sets[i].list;
+    }
+  }
+  struct curl_slist *list = NULL;
+  for (size_t i = 0; i < req->nheaders; i++) list = e->api.slist_append(list, req->headers[i]);
+  list = e->api.slist_append(list, "Expect:");
+  if (e->nsets == e->sets_cap) {
+    e->sets_cap = e->sets_cap ? e->sets_cap * 2 : 4;
+    e->sets = xrealloc(e->sets, e->sets_cap * sizeof *e->sets);
+  }
+  e->sets[e->nsets++] = (HeaderSet){key.data, key.len, list};
+  return list;
 }
 
 bool http_submit(HttpEngine *e, const HttpRequest *req, long timeout_ms, void *user, char *err, size_t errlen) {
@@ -215,18 +274,12 @@ bool http_submit(HttpEngine *e, const HttpRequest *req, long timeout_ms, void *u
   }
   t->max_body = e->cfg.max_body;
   t->resp.user = user;
-  t->body = xmalloc(req->body_len + 1);
-  memcpy(t->body, req->body, req->body_len);
-  t->body[req->body_len] = '\0';
-  t->body_len = req->body_len;
-  for (size_t i = 0; i < req->nheaders; i++) t->headers = e->api.slist_append(t->headers, req->headers[i]);
-  t->headers = e->api.slist_append(t->headers, "Expect:"); /* no 100-continue round trip */
   CURL *c = t->easy;
   e->api.easy_setopt(c, CURLOPT_URL, req->url);
   e->api.easy_setopt(c, CURLOPT_POST, 1L);
-  e->api.easy_setopt(c, CURLOPT_POSTFIELDS, t->body);
-  e->api.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->body_len);
-  e->api.easy_setopt(c, CURLOPT_HTTPHEADER, t->headers);
+  e->api.easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+  e->api.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+  e->api.easy_setopt(c, CURLOPT_HTTPHEADER, header_list(e, req));
   e->api.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   e->api.easy_setopt(c, CURLOPT_WRITEDATA, t);
   e->api.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
@@ -287,6 +340,7 @@ static void collect(HttpEngine *e) {
     if (t->next) t->next->prev = t->prev;
     e->nactive--;
     HttpResponse *r = &t->resp;
+    take_headers(t);
     double secs = 0;
     e->api.easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &secs);
     r->elapsed_ms = secs * 1e3;
@@ -336,7 +390,7 @@ bool http_take(HttpEngine *e, HttpResponse *out) {
 
 void http_response_free(HttpResponse *r) {
   free(r->body);
-  for (size_t i = 0; i < r->nheaders; i++) free(r->headers[i]);
+  free(r->header_block);
   free(r->headers);
   memset(r, 0, sizeof *r);
 }

@@ -19,6 +19,10 @@
 
 #include "provider.h"
 
+/* Response header lines kept per transfer (the status line counts; the rest
+ * are ignored). */
+#define HTTP_MAX_HEADERS 256
+
 typedef struct HttpConfig {
   uint32_t max_connections;   /* total and per host (default 256) */
   size_t max_body;            /* response bytes kept; more aborts the transfer (default 32 MiB) */
@@ -33,8 +37,9 @@ typedef struct HttpResponse {
   long status;
   char *body;                 /* NUL-terminated, owned */
   size_t len;
-  char **headers;             /* "Name: value", owned */
+  char **headers;             /* "Name: value" lines (the status line first), pointing into header_block */
   size_t nheaders;
+  char *header_block;         /* owned */
   char error[256];            /* when !transport_ok: what went wrong */
   double elapsed_ms;
 } HttpResponse;
@@ -47,8 +52,10 @@ HttpEngine *http_engine_new(const HttpConfig *cfg, char *err, size_t errlen);
  * NULL) is called with the user pointer of each, finished or not. */
 void http_engine_free(HttpEngine *e, void (*abandon)(void *user));
 
-/* Start sending `req` (copied) with a time limit (0: none); `user` comes back
- * in the response. False with a message when the transfer cannot start. */
+/* Start sending `req` with a time limit (0: none); `user` comes back in the
+ * response. The URL and headers are copied; the body is read in place, so it
+ * must stay unchanged until the response is taken. False with a message when
+ * the transfer cannot start. */
 bool http_submit(HttpEngine *e, const HttpRequest *req, long timeout_ms, void *user, char *err, size_t errlen);
 size_t http_in_flight(const HttpEngine *e);
 /* Let transfers progress, waiting at most `timeout_ms` for activity. */
