@@ -3,7 +3,9 @@
 concurrency C through a real .flow program (a prompt with a typed output:
 rendering, JSON building, HTTP, parsing and validation all count) against a
 loopback mock of the OpenAI API, at latency 0 and 50 ms; and wrk against the
-same mock in the same run, for the server's own ceiling.
+same mock in the same run, for the server's own ceiling, with the peers' bare
+C libcurl multi loop (shared/bench/peers/c/curl_multi_fanout.c) at latency 0,
+so the ratio to plain libcurl comes from one run on one machine.
 
 The mock is the peers' C mock (shared/bench/peers/mock/mock_openai.c, built
 here) when it is available, so the figures compare with
@@ -12,7 +14,7 @@ shared/bench/peers/results.md; otherwise the project's own mock server.
 Prints req/s, CPU us per call, peak RSS per call in flight (the growth of
 the peak over a run with one call in flight, divided by the extra calls),
 and the TCP connections the mock accepted. Usage: net_bench.py [--flowc PATH] [--calls N]
-[--concurrency C] [--runs R] [--json]
+[--concurrency C] [--runs R] [--json] [--strict]
 """
 import argparse
 import json
@@ -31,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PEER_MOCK = os.path.join(ROOT, "..", "shared", "bench", "peers", "mock", "mock_openai.c")
 WRK_LUA = os.path.join(ROOT, "..", "shared", "bench", "peers", "wrk", "chat_post.lua")
+PEER_CURL = os.path.join(ROOT, "..", "shared", "bench", "peers", "c", "curl_multi_fanout.c")
 
 FLOW = """model m {
   provider: openai, name: "mock-model", base_url: "http://127.0.0.1:%d/v1", max_tokens: 50
@@ -116,6 +119,22 @@ def run_wrk(port, conc, seconds=5):
     return float(m.group(1)) if m else None
 
 
+def run_bare_curl(workdir, port, n, conc):
+    """The peers' bare C libcurl multi loop on the same mock: (req/s, CPU us per call), or None."""
+    binary = os.path.join(workdir, "curl_multi_fanout")
+    if not os.path.exists(binary):
+        if not os.path.exists(PEER_CURL) or subprocess.call(
+                ["cc", "-O2", "-o", binary, PEER_CURL, "-lcurl"], stderr=subprocess.DEVNULL) != 0:
+            return None
+    out = subprocess.run([binary, "http://127.0.0.1:%d/v1/chat/completions" % port, str(n), str(conc)],
+                         capture_output=True, text=True).stdout
+    m = re.search(r"RESULT (\{.*\})", out)
+    if not m:
+        return None
+    r = json.loads(m.group(1))
+    return r["rps"], (r["cpu_user_s"] + r["cpu_sys_s"]) / n * 1e6
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--flowc", default=os.environ.get("FLOWC", os.path.join(ROOT, "build", "flowc")))
@@ -123,6 +142,7 @@ def main():
     ap.add_argument("--concurrency", type=int, default=256)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = ap.parse_args()
     flowc = os.path.abspath(args.flowc)
     n, c = args.calls, args.concurrency
@@ -162,13 +182,17 @@ def main():
                     "rss_kb_per_in_flight": (rss - base_rss) / (c - 1), "tcp_connections_last_run": conns,
                     "percent_of_ideal": (n / wall) / ideal * 100 if ideal else None,
                     "wrk_req_per_s": run_wrk(port, c),
+                    "bare_libcurl": None if latency else run_bare_curl(d, port, n, c),
                 }
             finally:
                 mock.terminate()
                 mock.wait()
+    r0, r50 = results[0], results[50]
+    met = [r0["req_per_s"] >= 40000, r50["percent_of_ideal"] >= 90] + \
+          [r["rss_kb_per_in_flight"] <= 32 and r["tcp_connections_last_run"] <= c for r in (r0, r50)]
     if args.json:
         print(json.dumps(results, indent=2))
-        return
+        sys.exit(1 if args.strict and not all(met) else 0)
     print("net_bench: %d calls at concurrency %d through a typed prompt, medians of %d runs (mock: %s)"
           % (n, c, args.runs, results[0]["mock"]))
     for lat in (0, 50):
@@ -184,8 +208,13 @@ def main():
         print("                 %d TCP connections (target <= %d %s); wrk on the same mock: %s req/s"
               % (r["tcp_connections_last_run"], c, "PASS" if r["tcp_connections_last_run"] <= c else "MISS",
                  "%.0f" % r["wrk_req_per_s"] if r["wrk_req_per_s"] else "n/a"))
+    bare = results[0]["bare_libcurl"]
+    if bare:
+        print("  the peers' bare C libcurl multi loop on the same mock in this run: %.0f req/s, %.1f us CPU per call"
+              " (flow reaches %.0f%% of its rate)" % (bare[0], bare[1], results[0]["req_per_s"] / bare[0] * 100))
     print("  peers (shared/bench/peers/results.md, 2,000 calls, 256 in flight): LangGraph.js 484-1,823 req/s,")
     print("  BAML 3,974-4,900, hand-written Node 2,097-7,279, a bare C libcurl multi loop 53,606")
+    sys.exit(1 if args.strict and not all(met) else 0)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@
   (c) start-up: `flowc run` of a trivial compiled flow, end to end.
 
 Each runs --runs times (default 5); the script prints medians, and peak RSS
-from os.wait4. Usage: run_bench.py [--flowc PATH] [--runs N] [--json]
+from os.wait4. Usage: run_bench.py [--flowc PATH] [--runs N] [--json] [--strict]
+(--strict: exit 1 when a target is missed)
 """
 import argparse
 import json
@@ -84,6 +85,7 @@ def main():
     ap.add_argument("--flowc", default=os.environ.get("FLOWC", os.path.join(here, "..", "build", "flowc")))
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = ap.parse_args()
     flowc = os.path.abspath(args.flowc)
     out = {}
@@ -127,12 +129,14 @@ def main():
         src_wall, _ = median_run([flowc, "run", triv], max(args.runs, 21))
         out["startup"] = {"bytecode_ms": wall * 1e3, "source_ms": src_wall * 1e3, "peak_rss_mb": rss / 1024}
 
+    p, c, s = out["pure"], out["calls"], out["startup"]
+    met = [p["us_per_step"] <= 1, c["us_per_call"] <= 10, c["peak_rss_mb"] <= 20, s["bytecode_ms"] <= 5]
     if args.json:
         print(json.dumps(out, indent=2))
-        return
+        sys.exit(1 if args.strict and not all(met) else 0)
+
     def verdict(ok):
         return "PASS" if ok else "MISS"
-    p, c, s = out["pure"], out["calls"], out["startup"]
     print("run_bench: flowc run, medians of %d runs" % args.runs)
     print("  (a) pure steps       %9.3f us/step  (%d steps in %.3f s, input parsing %.3f s)   target <= 1 us   %s"
           % (p["us_per_step"], p["steps"], p["wall_s"], p["input_parse_s"], verdict(p["us_per_step"] <= 1)))
@@ -144,6 +148,7 @@ def main():
           % (s["bytecode_ms"], s["source_ms"], verdict(s["bytecode_ms"] <= 5)))
     print("  for scale (shared/bench/peers/results.md): LangGraph.js 676 us per trivial node; BAML hello 83 ms,")
     print("  LangGraph hello 450 ms, a C libcurl client 4 ms")
+    sys.exit(1 if args.strict and not all(met) else 0)
 
 
 if __name__ == "__main__":
