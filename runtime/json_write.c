@@ -17,27 +17,23 @@ static void sep(JsonWriter *w) {
   w->comma = true;
 }
 
-void jw_object(JsonWriter *w) {
+/* Open a container with `c`; its first member needs no comma. */
+static void open_with(JsonWriter *w, char c) {
   sep(w);
-  tb_putc(w->out, '{');
+  tb_putc(w->out, c);
   w->comma = false;
 }
 
-void jw_end_object(JsonWriter *w) {
-  tb_putc(w->out, '}');
+/* Close a container with `c`; it is a value, so a sibling may follow. */
+static void close_with(JsonWriter *w, char c) {
+  tb_putc(w->out, c);
   w->comma = true;
 }
 
-void jw_array(JsonWriter *w) {
-  sep(w);
-  tb_putc(w->out, '[');
-  w->comma = false;
-}
-
-void jw_end_array(JsonWriter *w) {
-  tb_putc(w->out, ']');
-  w->comma = true;
-}
+void jw_object(JsonWriter *w) { open_with(w, '{'); }
+void jw_end_object(JsonWriter *w) { close_with(w, '}'); }
+void jw_array(JsonWriter *w) { open_with(w, '['); }
+void jw_end_array(JsonWriter *w) { close_with(w, ']'); }
 
 void jw_key(JsonWriter *w, const char *key) {
   sep(w);

@@ -640,6 +640,43 @@ static void stop_array(JsonWriter *w, const ImgParams *pr) {
   jw_end_array(w);
 }
 
+/* The names one wire format gives the sampling settings; NULL: the format
+ * takes that setting elsewhere or not at all. */
+typedef struct ParamKeys {
+  const char *max_tokens, *seed, *stop;
+} ParamKeys;
+
+/* Does `pr` set anything that keys `k` would write? */
+static bool params_any(const ImgParams *pr, ParamKeys k) {
+  return (pr->set & (PARAM_TEMPERATURE | PARAM_TOP_P)) || (k.max_tokens && (pr->set & PARAM_MAX_TOKENS)) ||
+         (k.seed && (pr->set & PARAM_SEED)) || (k.stop && (pr->set & PARAM_STOP) && pr->nstop);
+}
+
+/* The members for the settings `pr` sets: temperature, top_p, and under the
+ * names in `k` the token limit, the seed and the stop sequences. */
+static void write_params(JsonWriter *w, const ImgParams *pr, ParamKeys k) {
+  if (pr->set & PARAM_TEMPERATURE) {
+    jw_key(w, "temperature");
+    jw_real(w, pr->temperature);
+  }
+  if (pr->set & PARAM_TOP_P) {
+    jw_key(w, "top_p");
+    jw_real(w, pr->top_p);
+  }
+  if (k.max_tokens && (pr->set & PARAM_MAX_TOKENS)) {
+    jw_key(w, k.max_tokens);
+    jw_int(w, pr->max_tokens);
+  }
+  if (k.seed && (pr->set & PARAM_SEED)) {
+    jw_key(w, k.seed);
+    jw_int(w, pr->seed);
+  }
+  if (k.stop && (pr->set & PARAM_STOP) && pr->nstop) {
+    jw_key(w, k.stop);
+    stop_array(w, pr);
+  }
+}
+
 /* An OpenAI content part for a user part: text, image_url or input_audio. */
 static void openai_content_part(JsonWriter *w, const Part *p) {
   jw_object(w);
@@ -752,27 +789,8 @@ static void openai_body(JsonWriter *w, const Request *r, const ImgModel *m, cons
   jw_key(w, "model");
   jw_cstring(w, m->model);
   chat_messages(w, ps, openai_user_content);
-  const ImgParams *pr = &r->params;
-  if (pr->set & PARAM_TEMPERATURE) {
-    jw_key(w, "temperature");
-    jw_real(w, pr->temperature);
-  }
-  if (pr->set & PARAM_TOP_P) {
-    jw_key(w, "top_p");
-    jw_real(w, pr->top_p);
-  }
-  if (pr->set & PARAM_MAX_TOKENS) {
-    jw_key(w, is_openai_host(url) ? "max_completion_tokens" : "max_tokens");
-    jw_int(w, pr->max_tokens);
-  }
-  if (pr->set & PARAM_SEED) {
-    jw_key(w, "seed");
-    jw_int(w, pr->seed);
-  }
-  if ((pr->set & PARAM_STOP) && pr->nstop) {
-    jw_key(w, "stop");
-    stop_array(w, pr);
-  }
+  write_params(w, &r->params,
+               (ParamKeys){is_openai_host(url) ? "max_completion_tokens" : "max_tokens", "seed", "stop"});
   if (schema) {
     jw_key(w, "response_format");
     jw_object(w);
@@ -882,18 +900,7 @@ static bool anthropic_body(JsonWriter *w, const Request *r, const ImgModel *m, c
     free(sys.data);
   }
   anthropic_messages(w, ps);
-  if (pr->set & PARAM_TEMPERATURE) {
-    jw_key(w, "temperature");
-    jw_real(w, pr->temperature);
-  }
-  if (pr->set & PARAM_TOP_P) {
-    jw_key(w, "top_p");
-    jw_real(w, pr->top_p);
-  }
-  if ((pr->set & PARAM_STOP) && pr->nstop) {
-    jw_key(w, "stop_sequences");
-    stop_array(w, pr);
-  }
+  write_params(w, pr, (ParamKeys){NULL, NULL, "stop_sequences"}); /* max_tokens is above; no seed */
   if (schema) {
     jw_key(w, "tools");
     jw_array(w);
@@ -933,31 +940,11 @@ static void ollama_body(JsonWriter *w, const Request *r, const ImgModel *m, cons
     jw_key(w, "format");
     jw_raw(w, schema->plain, schema->plain_len);
   }
-  const ImgParams *pr = &r->params;
-  if (pr->set & (PARAM_TEMPERATURE | PARAM_TOP_P | PARAM_SEED | PARAM_MAX_TOKENS) ||
-      ((pr->set & PARAM_STOP) && pr->nstop)) {
+  ParamKeys keys = {"num_predict", "seed", "stop"};
+  if (params_any(&r->params, keys)) {
     jw_key(w, "options");
     jw_object(w);
-    if (pr->set & PARAM_TEMPERATURE) {
-      jw_key(w, "temperature");
-      jw_real(w, pr->temperature);
-    }
-    if (pr->set & PARAM_TOP_P) {
-      jw_key(w, "top_p");
-      jw_real(w, pr->top_p);
-    }
-    if (pr->set & PARAM_SEED) {
-      jw_key(w, "seed");
-      jw_int(w, pr->seed);
-    }
-    if (pr->set & PARAM_MAX_TOKENS) {
-      jw_key(w, "num_predict");
-      jw_int(w, pr->max_tokens);
-    }
-    if ((pr->set & PARAM_STOP) && pr->nstop) {
-      jw_key(w, "stop");
-      stop_array(w, pr);
-    }
+    write_params(w, &r->params, keys);
     jw_end_object(w);
   }
   jw_end_object(w);
