@@ -944,12 +944,13 @@ static void lower_stmt(Lower *L, Stmt *s) {
   case ST_CHECK: {
     uint32_t mark = f->next_reg;
     uint32_t c = lower_expr(L, s->u.check.cond);
-    uint32_t j = emit(L, OP_JMPT, c, 0, 0, 0);
     const char *src = source_map_file(L->p->sources, s->span.file)->text;
     Span cs = s->u.check.cond->span;
+    int shown = (int)(cs.end - cs.start > 400 ? 400 : cs.end - cs.start);
+    emit(L, OP_CHECKED, c, add_const_str(L, src + cs.start, (size_t)shown), 0, 0);
+    uint32_t j = emit(L, OP_JMPT, c, 0, 0, 0);
     char text[512];
-    snprintf(text, sizeof text, "check failed: %.*s", (int)(cs.end - cs.start > 400 ? 400 : cs.end - cs.start),
-             src + cs.start);
+    snprintf(text, sizeof text, "check failed: %.*s", shown, src + cs.start);
     uint32_t msg = lower_const_text(L, text, strlen(text), new_reg(L));
     int prod = producer_of(L, s->u.check.cond);
     lower_action(L, &s->u.check.action, prod, msg);
@@ -1205,6 +1206,11 @@ static void lower_eval(Lower *L, Decl *d) {
   emit(L, OP_EVALRES, r, 0, 0, 0);
   emit(L, OP_RET, r, 0, 0, 0);
   ev->nasserts = f.nasserts;
+  /* each assertion's message, for the run's summary and report */
+  ev->assert_messages = xmalloc((f.nasserts ? f.nasserts : 1) * sizeof *ev->assert_messages);
+  for (uint32_t i = 0; i < f.n; i++)
+    if (f.code[i].op == OP_ASSERT && f.code[i].c < f.nasserts)
+      ev->assert_messages[f.code[i].c] = dup(value_as_str(L->img->consts[f.code[i].b])->data);
   end_func(L, &f);
 }
 

@@ -486,7 +486,7 @@ static Image *load_program(const char *path, int *status) {
 
 enum { RUN_INPUT, RUN_OUTPUT, RUN_ERRORS, RUN_TRACE, RUN_MOCK, RUN_REPLAY, RUN_RECORD, RUN_SEED, RUN_LATENCY,
        RUN_CONCURRENCY, RUN_KEEP_GOING, RUN_MODEL, RUN_ROOT, RUN_METRICS, RUN_MAX_COST, RUN_MAX_TOKENS,
-       RUN_MAX_CALLS };
+       RUN_MAX_CALLS, RUN_REPORT };
 static const OptSpec run_opts[] = {
     [RUN_INPUT] = {"--input", "FILE", NULL, "JSON Lines input, one item per line (- for stdin)"},
     [RUN_OUTPUT] = {"--output", "FILE", NULL, "where results go, one JSON line per item in input order (default -)"},
@@ -505,6 +505,7 @@ static const OptSpec run_opts[] = {
     [RUN_MAX_COST] = {"--max-cost", "USD", NULL, "stop issuing model calls once this much is spent (exit status 3)"},
     [RUN_MAX_TOKENS] = {"--max-tokens", "N", NULL, "stop issuing model calls after N tokens (exit status 3)"},
     [RUN_MAX_CALLS] = {"--max-calls", "N", NULL, "stop issuing model calls after N calls (exit status 3)"},
+    [RUN_REPORT] = {"--report", "FILE", NULL, "write each item's eval and check outcomes and their pass rates as JSON"},
 };
 
 _Static_assert(sizeof run_opts / sizeof run_opts[0] <= MAX_OPTS, "raise MAX_OPTS for flowc run's options");
@@ -549,6 +550,7 @@ static int cmd_run(const Command *cmd, const ParsedArgs *args) {
   opt.max_tokens = max_tokens;
   opt.max_calls = max_calls;
   opt.metrics = args->values[RUN_METRICS];
+  opt.report = args->values[RUN_REPORT];
   if (conc == 0 || conc > 100000) return usage_error(cmd, "--concurrency expects 1 to 100000, found %lld", conc);
   if (opt.mock && opt.replay) return usage_error(cmd, "--mock and --replay both answer model calls; expected one of them");
   opt.seed = (uint64_t)seed;

@@ -18,6 +18,7 @@
 
 #include "arena.h"
 #include "cassette.h"
+#include "evalstats.h"
 #include "http.h"
 #include "json_read.h"
 #include "json_value.h"
@@ -123,7 +124,8 @@ typedef struct Sched {
   Value *ctx_values;
   bool *ctx_loaded;
   /* outputs */
-  FILE *out, *errors, *trace;
+  FILE *out, *errors, *trace, *report;
+  EvalStats *stats;         /* eval and check outcomes, in commit order */
   Cassette *replay, *record;
   uint64_t ok, failed, skipped;
   int32_t *model_map;       /* --model swaps: binding -> binding */
@@ -887,6 +889,16 @@ static void write_trace(Sched *s, uint64_t item, TraceEvent *ev, uint32_t n, uin
     if (ev[i].line && s->trace)
       fprintf(s->trace, "{\"item\":%llu,\"seq\":%llu,%s\n", (unsigned long long)item, (unsigned long long)(*seq)++,
               ev[i].line + 1);
+    if (ev[i].outcome) {
+      evalstats_add(s->stats, item, ev[i].outcome);
+      if (s->trace) {
+        TextBuf b = {0};
+        evalstats_trace_fields(s->stats, ev[i].outcome, &b);
+        fprintf(s->trace, "{\"item\":%llu,\"seq\":%llu,%s}\n", (unsigned long long)item,
+                (unsigned long long)(*seq)++, b.data);
+        free(b.data);
+      }
+    }
     if (ev[i].data && s->record) {
       Exchange *x = ev[i].data;
       char err[256];
@@ -1117,6 +1129,8 @@ static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
   if (!(s->out = open_out(opt->output, "output"))) return false;
   if (opt->errors && !(s->errors = open_out(opt->errors, "errors"))) return false;
   if (opt->trace && !(s->trace = open_out(opt->trace, "trace"))) return false;
+  if (opt->report && !(s->report = open_out(opt->report, "report"))) return false;
+  s->stats = evalstats_new(img, s->report);
   if (opt->replay && !(s->replay = cassette_open_replay(opt->replay, err, sizeof err))) {
     fprintf(stderr, "flowc: error: %s\n", err);
     return false;
@@ -1174,6 +1188,8 @@ static void teardown(Sched *s) {
   else if (s->out) fflush(s->out);
   if (s->errors && s->errors != stdout) fclose(s->errors);
   if (s->trace && s->trace != stdout) fclose(s->trace);
+  if (s->report && s->report != stdout) fclose(s->report);
+  evalstats_free(s->stats);
   cassette_close(s->replay);
   cassette_close(s->record);
 }
@@ -1254,6 +1270,11 @@ int run_image(const Image *img, const RunOptions *opt) {
     status = RUN_BUDGET;
   }
   if (opt->metrics) write_metrics(&s, opt->metrics);
+  evalstats_print(s.stats, stderr);
+  if (s.report && !evalstats_finish_report(s.stats)) {
+    fprintf(stderr, "flowc: error: cannot write report `%s`: %s\n", opt->report, strerror(errno));
+    status = RUN_USAGE;
+  }
   if (!s.stop && s.inflight) {
     fprintf(stderr, "flowc: internal error: %u item%s never finished\n", s.inflight, s.inflight == 1 ? "" : "s");
     status = RUN_ITEMS_FAILED;

@@ -41,6 +41,7 @@ typedef struct RunOptions {
   uint32_t nswaps;
   const char *root;       /* the program's folder: context paths and messages are relative to it */
   const char *metrics;    /* --metrics: usage and cost per prompt, as JSON */
+  const char *report;     /* --report: eval and check outcomes per item and their pass rates, as JSON */
   double max_cost;        /* --max-cost USD (0: no limit) */
   int64_t max_tokens;     /* --max-tokens (0: no limit) */
   int64_t max_calls;      /* --max-calls (0: no limit) */

@@ -25,6 +25,7 @@ typedef struct Frame {
   bool eval_failed;         /* eval frames: an assertion failed */
   Value failures;           /* eval frames: none or list of messages */
   Value scores;             /* eval frames: none or map name -> float */
+  uint8_t *asserts;         /* eval frames: per assertion, OUTCOME_* (NULL until one ran) */
 } Frame;
 
 /* A running parallel loop: the iterations still to start, those running,
@@ -128,6 +129,7 @@ void task_trace(Task *t, char *line, void *data, void (*free_data)(void *)) {
 void trace_events_free(TraceEvent *ev, uint32_t n) {
   for (uint32_t i = 0; i < n; i++) {
     free(ev[i].line);
+    outcome_free(ev[i].outcome);
     if (ev[i].free_data) ev[i].free_data(ev[i].data);
     trace_events_free(ev[i].sub, ev[i].nsub);
   }
@@ -161,11 +163,16 @@ void vm_init(Vm *vm, const Image *img, VmHost host, uint32_t default_width) {
     if ((k[1] == 'r' && k[2] == 'n') || (k[2] == 'r' && k[3] == 'n')) m |= RANGE_BIT;
     /* operand a is the destination, except for the ops that read it */
     bool reads_a = op == OP_JMPF || op == OP_JMPT || op == OP_YIELD || op == OP_YIELDALL || op == OP_RET ||
-                   op == OP_ASSERT || op == OP_SCORE || op == OP_RETRY || op == OP_FAIL || op == OP_WARN;
+                   op == OP_ASSERT || op == OP_SCORE || op == OP_RETRY || op == OP_FAIL || op == OP_WARN ||
+                   op == OP_CHECKED;
     if (!reads_a) m &= (unsigned char)~1u;
     vm->reg_mask[op] = m;
   }
   vm->reg_mask[OP_MOVE] = 0; /* moving a future does not need its value */
+  vm->eval_of_fn = xmalloc((img->nfuncs ? img->nfuncs : 1) * sizeof *vm->eval_of_fn);
+  for (uint32_t i = 0; i < img->nfuncs; i++) vm->eval_of_fn[i] = -1;
+  for (uint32_t e = 0; e < img->nevals; e++)
+    if (img->evals[e].fn < img->nfuncs) vm->eval_of_fn[img->evals[e].fn] = (int32_t)e;
 }
 
 static void fork_free(Fork *k);
@@ -174,6 +181,7 @@ void vm_free(Vm *vm) {
   while (vm->live) vm_task_free(vm->live);
   while (vm->forks) fork_free(vm->forks);
   builtin_ctx_free(vm->builtins);
+  free(vm->eval_of_fn);
 }
 
 static void ensure_regs(Task *t, uint32_t n) {
@@ -213,6 +221,7 @@ static void release_frame(Task *t, const Image *img, Frame *f) {
   value_release(f->yields);
   value_release(f->failures);
   value_release(f->scores);
+  free(f->asserts);
 }
 
 Task *vm_task_new(Vm *vm, uint32_t fn, Value *args, uint32_t nargs, uint64_t item) {
@@ -244,6 +253,7 @@ void vm_task_free(Task *t) {
     value_release(t->frames[i].yields);
     value_release(t->frames[i].failures);
     value_release(t->frames[i].scores);
+    free(t->frames[i].asserts);
   }
   if (t->waiting) value_release(value_obj(V_FUTURE, &t->waiting->obj));
   value_release(t->result);
@@ -581,6 +591,63 @@ static void do_return(Vm *vm, Task *t, Value v) {
   set(t->regs, f.ret, v);
 }
 
+/* Record that assertion `idx` of eval frame `f` ran and whether it held. */
+static void note_assert(Vm *vm, Frame *f, uint32_t idx, bool ok) {
+  int32_t e = vm->eval_of_fn[f->fn];
+  if (e < 0 || idx >= vm->img->evals[e].nasserts) return;
+  if (!f->asserts) {
+    f->asserts = xmalloc(vm->img->evals[e].nasserts);
+    memset(f->asserts, OUTCOME_NOT_REACHED, vm->img->evals[e].nasserts);
+  }
+  f->asserts[idx] = ok ? OUTCOME_PASSED : OUTCOME_FAILED;
+}
+
+/* Append outcome `o` (stolen) to the task's trace. */
+static void trace_outcome(Task *t, Outcome *o) { trace_push(t)->outcome = o; }
+
+/* Record the outcome of eval frame `f`, which is about to return to the
+ * `ensure` that called it (the caller's CALL gives the position). */
+static void record_eval(Vm *vm, Task *t, Frame *f) {
+  int32_t e = vm->eval_of_fn[f->fn];
+  if (e < 0) return;
+  Outcome *o = xmalloc(sizeof *o);
+  memset(o, 0, sizeof *o);
+  o->passed = !f->eval_failed;
+  o->eval = (uint32_t)e;
+  if (t->nframes >= 2) {
+    const Frame *caller = &t->frames[t->nframes - 2];
+    const ImgFunc *cf = &vm->img->funcs[caller->fn];
+    if (caller->pc > 0 && caller->pc <= cf->ncode) o->pos = cf->pos[caller->pc - 1];
+  }
+  o->nasserts = vm->img->evals[e].nasserts;
+  o->asserts = f->asserts;
+  f->asserts = NULL;
+  if (!o->asserts && o->nasserts) {
+    o->asserts = xmalloc(o->nasserts);
+    memset(o->asserts, OUTCOME_NOT_REACHED, o->nasserts);
+  }
+  if (f->scores.tag == V_MAP) {
+    const Map *m = value_as_map(f->scores);
+    o->nscores = m->len;
+    o->score_names = xmalloc((m->len ? m->len : 1) * sizeof *o->score_names);
+    o->score_values = xmalloc((m->len ? m->len : 1) * sizeof *o->score_values);
+    for (uint32_t i = 0; i < m->len; i++) {
+      o->score_names[i] = xstrdup(m->entries[i].key->data);
+      o->score_values[i] = as_double(m->entries[i].value);
+    }
+  }
+  trace_outcome(t, o);
+}
+
+void outcome_free(Outcome *o) {
+  if (!o) return;
+  free(o->asserts);
+  for (uint32_t i = 0; i < o->nscores; i++) free(o->score_names[i]);
+  free(o->score_names);
+  free(o->score_values);
+  free(o);
+}
+
 static Value eval_result(Frame *f) {
   Value r = value_record(IMG_TYPE_EVALRESULT, 3);
   record_set_steal(r, 0, value_bool(!f->eval_failed));
@@ -815,20 +882,36 @@ void vm_run(Vm *vm, Task *t) {
       if (last) return;
       break;
     }
-    case OP_ASSERT:
-      if (!truthy(R[in->a])) {
+    case OP_ASSERT: {
+      bool ok = truthy(R[in->a]);
+      if (!ok) {
         f->eval_failed = true;
         if (f->failures.tag != V_LIST) f->failures = value_list(2);
         list_push_steal(f->failures, value_retain(img->consts[in->b]));
       }
+      note_assert(vm, f, in->c, ok);
       break;
+    }
     case OP_SCORE: {
       if (f->scores.tag != V_MAP) f->scores = value_map(2);
       Value v = R[in->a];
       map_set_steal(f->scores, value_as_str(img->consts[in->b]), value_float(as_double(v)));
       break;
     }
-    case OP_EVALRES: set(R, in->a, eval_result(f)); break;
+    case OP_EVALRES:
+      set(R, in->a, eval_result(f));
+      record_eval(vm, t, f);
+      break;
+    case OP_CHECKED: {
+      Outcome *o = xmalloc(sizeof *o);
+      memset(o, 0, sizeof *o);
+      o->is_check = true;
+      o->passed = truthy(R[in->a]);
+      o->pos = pos;
+      o->text = in->b;
+      trace_outcome(t, o);
+      break;
+    }
     case OP_RETRY: {
       int64_t tries = R[in->a].tag == V_INT ? R[in->a].u.i : 0;
       Str *msg = value_as_str(R[in->d]);

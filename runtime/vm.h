@@ -59,7 +59,28 @@ typedef struct TraceEvent {
   uint32_t nsub;
   void *data;
   void (*free_data)(void *);
+  struct Outcome *outcome;  /* an evaluation outcome (then `line` is NULL), owned */
 } TraceEvent;
+
+/* The outcome of one evaluation: an eval run by `ensure`, or a `check`.
+ * Recorded in the task's trace, so the scheduler sees outcomes in input and
+ * iteration order, whatever order tasks ran in. */
+typedef struct Outcome {
+  bool is_check;
+  bool passed;
+  uint32_t pos;             /* the ensure's or check's source position */
+  uint32_t eval;            /* evals: the eval's index */
+  uint32_t text;            /* checks: constant index of the condition's source text */
+  uint32_t nasserts;        /* evals: per assertion, OUTCOME_* */
+  uint8_t *asserts;
+  uint32_t nscores;         /* evals: the scores, by name in byte order */
+  char **score_names;
+  double *score_values;
+} Outcome;
+
+enum { OUTCOME_NOT_REACHED, OUTCOME_PASSED, OUTCOME_FAILED };
+
+void outcome_free(Outcome *o);
 
 typedef enum TaskState { TASK_RUNNABLE, TASK_WAITING, TASK_DONE, TASK_FAILED, TASK_SKIPPED } TaskState;
 
@@ -86,6 +107,7 @@ struct Vm {
   BuiltinCtx *builtins;
   uint32_t default_width;   /* parallel width of loops without `parallel N` */
   uint64_t next_task_id;
+  int32_t *eval_of_fn;      /* per function: the eval it is the body of, or -1 */
   Task *live;               /* every task not yet freed (for teardown) */
   struct Fork *forks;       /* every loop not yet joined */
   unsigned char reg_mask[OP_COUNT]; /* per opcode: which operands are registers to force */

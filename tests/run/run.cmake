@@ -1,12 +1,14 @@
 # run.cmake - flowc run: determinism across seeds and concurrency, record and
-# replay, bytecode round trips and refusals, bounded memory on streamed input.
+# replay, bytecode round trips and refusals, the command line, evaluation
+# outcomes and reports, bounded memory on streamed input.
 foreach(t determinism replay bytecode_cli)
   add_test(NAME run.${t}
            COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/${t}.sh $<TARGET_FILE:flowc> ${CMAKE_CURRENT_SOURCE_DIR})
   set_tests_properties(run.${t} PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed" TIMEOUT 900)
 endforeach()
 add_test(NAME run.cli COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/cli_run.sh $<TARGET_FILE:flowc>)
-set_tests_properties(run.cli PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed")
+add_test(NAME run.evals COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/evals.sh $<TARGET_FILE:flowc>)
+set_tests_properties(run.cli run.evals PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed")
 # A million items in the normal build; fewer under the sanitizers (slower,
 # and their allocator keeps more memory), with a bound to match.
 if(FLOW_SANITIZE)

@@ -1,0 +1,45 @@
+/* evalstats.h - the evaluation outcomes of a run: every `ensure` (an eval
+ * with its assertions and scores) and every `check`, per item and totalled.
+ *
+ * The scheduler hands outcomes over in commit order (input order, and
+ * iteration order inside loops), so the totals, the summary and the report
+ * are the same bytes at any concurrency. The summary goes to people at the
+ * end of a run; `--report FILE.json` gets the same totals plus each item's
+ * outcomes (docs/running.md describes the format). */
+#ifndef FLOW_EVALSTATS_H
+#define FLOW_EVALSTATS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "image.h"
+#include "textbuf.h"
+#include "vm.h"
+
+typedef struct EvalStats EvalStats;
+
+/* Totals for `img`; with `report` (a FILE open for writing, or NULL) each
+ * item's outcomes are streamed to it as the items commit. */
+EvalStats *evalstats_new(const Image *img, FILE *report);
+void evalstats_free(EvalStats *st);
+
+/* Add outcome `o` of item `item`; items arrive in order, and every outcome
+ * of one item before the next item's. */
+void evalstats_add(EvalStats *st, uint64_t item, const Outcome *o);
+
+/* Was anything recorded? */
+bool evalstats_any(const EvalStats *st);
+
+/* The outcome as a trace line body ("\"event\":\"eval\",..." without braces
+ * or the item number) appended to `b`. */
+void evalstats_trace_fields(const EvalStats *st, const Outcome *o, TextBuf *b);
+
+/* Print the pass-rate summary: per eval, per assertion, per score, per check. */
+void evalstats_print(const EvalStats *st, FILE *out);
+
+/* Finish the report: the totals after the items. False (with errno set) when
+ * writing failed. The FILE stays open (the caller closes it). */
+bool evalstats_finish_report(EvalStats *st);
+
+#endif
