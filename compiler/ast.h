@@ -175,7 +175,7 @@ typedef enum StmtKind {
   ST_FOR,     /* for x in e parallel N { } */
   ST_ASSERT,  /* assert e "message"   (eval, test) */
   ST_SCORE,   /* score name = e       (eval) */
-  ST_MOCK,    /* mock prompt = e      (test) */
+  ST_MOCK,    /* mock prompt = e | mock prompt from "cassette" | mock model   (test) */
 } StmtKind;
 
 struct Block {
@@ -195,7 +195,8 @@ struct Stmt {
     struct { Expr *subject; MatchArm **arms; unsigned narms; } match;
     struct { Ident var; Expr *iter; Expr *parallel; Block *body; void *local; } for_s;
     struct { Expr *cond; Expr *message; } assert_s;               /* message: EX_STRING or NULL */
-    struct { Ident prompt; Expr *value; Decl *decl; } mock;
+    /* `value` for `= e`, `cassette` for `from "path"`, neither for a model */
+    struct { Ident prompt; Expr *value; Expr *cassette; Decl *decl; } mock;
   } u;
 };
 

@@ -276,10 +276,11 @@ Stmt *ast_assert(ParseCtx *pc, Expr *cond, Expr *message, Span span) {
   return s;
 }
 
-Stmt *ast_mock(ParseCtx *pc, Ident prompt, Expr *value, Span span) {
+Stmt *ast_mock(ParseCtx *pc, Ident prompt, Expr *value, Expr *cassette, Span span) {
   Stmt *s = new_stmt(pc, ST_MOCK, span);
   s->u.mock.prompt = prompt;
   s->u.mock.value = value;
+  s->u.mock.cassette = cassette;
   return s;
 }
 

@@ -38,7 +38,7 @@ Block *ast_block(ParseCtx *pc, PtrVec *stmts, Span span);
 Block *ast_block_of(ParseCtx *pc, Stmt *single);
 Stmt *ast_let(ParseCtx *pc, StmtKind kind, Ident name, TypeExpr *type, Expr *value, Span span);
 Stmt *ast_assert(ParseCtx *pc, Expr *cond, Expr *message, Span span);
-Stmt *ast_mock(ParseCtx *pc, Ident prompt, Expr *value, Span span);
+Stmt *ast_mock(ParseCtx *pc, Ident prompt, Expr *value, Expr *cassette, Span span);
 Stmt *ast_check(ParseCtx *pc, Expr *cond, Action action, Span span);
 Stmt *ast_yield(ParseCtx *pc, Expr *value, Span span);
 Stmt *ast_if_stmt(ParseCtx *pc, Expr *cond, Block *then_b, Block *else_b, Span span);

@@ -747,6 +747,7 @@ static const Builtin BUILTINS[] = {
   {"json", "*", NULL},        {"str", "*", NULL},           {"int", "*", NULL},
   {"float", "*", NULL},       {"format", "fi>s", NULL},     {"judge", "ms>f", NULL},
   {"similarity", "ss>f", NULL},  {"format_date", "ss>s", NULL}, {"zip", "*", NULL},
+  {"pass_rate", "*", NULL},
 };
 #define NBUILTINS (sizeof BUILTINS / sizeof BUILTINS[0])
 
@@ -904,9 +905,30 @@ static Type *check_lambda_arg(Checker *c, Expr *lam, Type *param, Type *want_res
   return r;
 }
 
+/* pass_rate(expr, seeds: n) -> float: in a test, the fraction of n trials
+ * of `expr` (each with its own mock seed) that succeed. */
+static Type *check_pass_rate(Checker *c, Expr *e) {
+  unsigned n = e->u.call.nargs;
+  Arg *args = e->u.call.args;
+  bool shape = n == 2 && !args[0].name.name && (!args[1].name.name || !strcmp(args[1].name.name, "seeds"));
+  if (!shape) return builtin_arity(c, e, "pass_rate", "2 arguments, `pass_rate(expr, seeds: n)`");
+  check_expr(c, args[0].value, NULL);
+  check_expr_as(c, args[1].value, &c->tt.int_, "the `seeds` of `pass_rate`");
+  if (!c->decl || c->decl->kind != D_TEST) {
+    Diag *d = diag_add(c->diags, DIAG_E0605, e->span, "`pass_rate` runs its expression on several mock seeds, which "
+                       "only a test can do; found it in %s",
+                       c->decl ? arena_printf(c->arena, "%s `%s`", decl_kind_str(c->decl->kind), c->decl->name.name)
+                               : "a declaration");
+    diag_set_label(d, "only inside a `test` block");
+    return &c->tt.error;
+  }
+  return &c->tt.float_;
+}
+
 static Type *check_builtin(Checker *c, Expr *e, const char *name) {
   const Builtin *b = find_builtin(name);
   if (b->sig[0] != '*') return check_fixed_builtin(c, e, b);
+  if (!strcmp(name, "pass_rate")) return check_pass_rate(c, e);
   if (!builtin_positional(c, e, name)) {
     for (unsigned i = 0; i < e->u.call.nargs; i++) check_expr(c, e->u.call.args[i].value, NULL);
     return &c->tt.error;

@@ -105,6 +105,10 @@ void check_action(Checker *c, Action *a, Span checked, bool has_model);
 void check_model(Checker *c, Decl *d);
 void check_policy(Checker *c, Decl *d);
 void check_context(Checker *c, Decl *d);
+/* A literal path `arg` of declaration `d` (a file, or a glob pattern with
+ * `is_glob`) must stay inside the project (E0503) and exist (E0504); `what`
+ * says what it is in messages ("context", "cassette"). */
+void check_project_path(Checker *c, Decl *d, Expr *arg, bool is_glob, const char *what);
 void check_prompt(Checker *c, Decl *d);
 
 #endif

@@ -646,11 +646,15 @@ static bool source_produces(Source src, const Type *t, const char **why) {
 
 /* Static checks of a literal path: inside the project, and present. */
 static void check_source_path(Checker *c, Decl *d, Expr *arg, Source src) {
-  const char *path = expr_const_string(arg);
-  if (!path) {
+  if (!expr_const_string(arg)) {
     wrong_type(c, DIAG_E0303, arg, SOURCE_NAMES[src], "a path string without templates");
     return;
   }
+  check_project_path(c, d, arg, src == SRC_GLOB, "context");
+}
+
+void check_project_path(Checker *c, Decl *d, Expr *arg, bool is_glob, const char *what) {
+  const char *path = expr_const_string(arg);
   bool escapes = path[0] == '/' || path[0] == '~';
   for (const char *p = path; *p && !escapes; p++)
     if (p[0] == '.' && p[1] == '.' && (p == path || p[-1] == '/') && (p[2] == '/' || p[2] == '\0')) escapes = true;
@@ -658,14 +662,15 @@ static void check_source_path(Checker *c, Decl *d, Expr *arg, Source src) {
     Diag *g = diag_add(c->diags, DIAG_E0503, arg->span, "the path \"%s\" %s", path,
                        !*path ? "is empty" : path[0] == '/' || path[0] == '~' ? "is absolute" : "climbs out with `..`");
     diag_set_label(g, "must stay inside the project");
-    diag_set_help(g, "context paths are relative to this file's folder and may not leave it; copy the file into the project");
+    diag_set_help(g, "%s paths are relative to this file's folder and may not leave it; copy the file into the project",
+                  what);
     return;
   }
   const char *file = source_map_file(c->p->sources, d->file)->path;
   if (strncmp(file, "std/", 4) == 0) return;
   const char *slash = strrchr(file, '/');
   char *full = arena_printf(c->arena, "%.*s%s", slash ? (int)(slash - file + 1) : 0, file, path);
-  if (src == SRC_GLOB) {
+  if (is_glob) {
     glob_t g;
     int rc = glob(full, 0, NULL, &g);
     size_t n = rc == 0 ? g.gl_pathc : 0;
@@ -679,7 +684,7 @@ static void check_source_path(Checker *c, Decl *d, Expr *arg, Source src) {
   }
   struct stat st;
   if (stat(full, &st) != 0 || !S_ISREG(st.st_mode)) {
-    Diag *dg = diag_add(c->diags, DIAG_E0504, arg->span, "context file \"%s\" %s", path,
+    Diag *dg = diag_add(c->diags, DIAG_E0504, arg->span, "%s file \"%s\" %s", what, path,
                         stat(full, &st) != 0 ? "does not exist" : "is not a regular file");
     diag_set_label(dg, "not found");
     diag_add_note(dg, "looked for `%s`", full);

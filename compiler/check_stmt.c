@@ -333,6 +333,42 @@ static bool check_yield(Checker *c, Stmt *s) {
   return true;
 }
 
+/* `mock judge = score` (or a list of scores for successive judge calls):
+ * every `judge(...)` of the test answers with it. */
+static bool check_mock_judge(Checker *c, Stmt *s) {
+  Type *t = check_expr(c, s->u.mock.value, &c->tt.float_);
+  if (type_is_error(t) || type_is_numeric(t) || (t->kind == T_LIST && type_is_numeric(t->elem))) return false;
+  Diag *g = diag_add(c->diags, DIAG_E0602, s->u.mock.value->span,
+                     "the mock of `judge` must be a score (a `float` in 0..1) or a list of them for successive "
+                     "judge calls, found `%s`", tstr(c, t));
+  diag_set_label(g, "this is `%s`", tstr(c, t));
+  return false;
+}
+
+/* `mock NAME` with neither a value nor a cassette: NAME must be a model
+ * binding, whose calls the built-in mock provider then answers. */
+static bool check_mock_model(Checker *c, Stmt *s, Decl *d) {
+  Ident name = s->u.mock.prompt;
+  if (d && d->kind == D_MODEL) {
+    check_mark_used(c, d);
+    s->u.mock.decl = d;
+    return false;
+  }
+  Diag *g = diag_add(c->diags, DIAG_E0601, name.span, "`mock %s` alone mocks a model binding, but `%s` is %s",
+                     name.name, name.name,
+                     d ? arena_printf(c->arena, "a %s", decl_kind_str(d->kind)) : "not declared");
+  diag_set_label(g, "expected the name of a model");
+  if (d && d->kind == D_PROMPT) {
+    check_mark_used(c, d);
+    diag_set_help(g, "give the prompt's reply, `mock %s = ...`, or a cassette, `mock %s from \"calls.jsonl\"`",
+                  name.name, name.name);
+  } else if (!d) {
+    const char *hint = check_suggest(c, name.name, false);
+    if (hint) diag_set_help(g, "did you mean `%s`?", hint);
+  }
+  return false;
+}
+
 static bool check_stmt(Checker *c, Stmt *s) {
   switch (s->kind) {
   case ST_LET: {
@@ -411,6 +447,8 @@ static bool check_stmt(Checker *c, Stmt *s) {
   case ST_MOCK: {
     Ident name = s->u.mock.prompt;
     Decl *d = program_lookup(c->p, name.name);
+    if (!s->u.mock.value && !s->u.mock.cassette) return check_mock_model(c, s, d);
+    if (!d && !strcmp(name.name, "judge") && s->u.mock.value) return check_mock_judge(c, s);
     if (!d || d->kind != D_PROMPT) {
       Diag *g = diag_add(c->diags, DIAG_E0601, name.span, "`%s` is %s, so it cannot be mocked", name.name,
                          d ? arena_printf(c->arena, "a %s, not a prompt", decl_kind_str(d->kind)) : "not a declared prompt");
@@ -420,11 +458,21 @@ static bool check_stmt(Checker *c, Stmt *s) {
         if (hint) diag_set_help(g, "did you mean `%s`?", hint);
       }
       if (d) check_mark_used(c, d);
-      check_expr(c, s->u.mock.value, NULL);
+      if (s->u.mock.value) check_expr(c, s->u.mock.value, NULL);
       return false;
     }
     check_mark_used(c, d);
     s->u.mock.decl = d;
+    if (s->u.mock.cassette) {
+      if (!expr_const_string(s->u.mock.cassette)) {
+        Diag *g = diag_add(c->diags, DIAG_E0604, s->u.mock.cassette->span,
+                           "the cassette of `mock %s from` must be a path string without templates", name.name);
+        diag_set_label(g, "expected a literal path");
+        return false;
+      }
+      check_project_path(c, c->decl, s->u.mock.cassette, false, "cassette");
+      return false;
+    }
     Type *rt = d->type ? d->type : &c->tt.error;
     Type *t = check_expr(c, s->u.mock.value, rt);
     if (type_assignable(t, rt) || type_assignable(t, type_list(&c->tt, rt))) return false;

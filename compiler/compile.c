@@ -83,13 +83,17 @@ bool compilation_check_file(Compilation *c, const char *path) {
   return compilation_run(c, root);
 }
 
-struct Image *compilation_lower(Compilation *c) {
+static struct Image *lower(Compilation *c, bool with_tests) {
   if (c->diags.nerrors || !c->program.arena) return NULL;
-  Image *img = lower_program(&c->program);
+  Image *img = lower_program(&c->program, with_tests);
   bytecode_stamp(img); /* the version id: the hash of the canonical bytecode */
   return img;
 }
 
+struct Image *compilation_lower(Compilation *c) { return lower(c, false); }
+struct Image *compilation_lower_tests(Compilation *c) { return lower(c, true); }
+
 const DiagList *compilation_diags(const Compilation *c) { return &c->diags; }
+const Program *compilation_program(const Compilation *c) { return &c->program; }
 SourceMap *compilation_sources(Compilation *c) { return &c->sources; }
 CompileStats compilation_stats(const Compilation *c) { return c->stats; }

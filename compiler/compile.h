@@ -33,9 +33,12 @@ bool compilation_check_source(Compilation *c, const char *path, const char *text
 /* The program as an Image for the VM (runtime/image.h), after a check that
  * found no error; NULL otherwise. The caller owns the Image (image_free). */
 struct Image *compilation_lower(Compilation *c);
+/* The same with the root file's tests (for `flowc test`). */
+struct Image *compilation_lower_tests(Compilation *c);
 
 /* Borrowed views of the results. */
 const DiagList *compilation_diags(const Compilation *c);
+const struct Program *compilation_program(const Compilation *c);
 SourceMap *compilation_sources(Compilation *c);
 
 /* Statistics of the last check, for benchmarks and --stats. */

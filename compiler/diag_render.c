@@ -243,10 +243,14 @@ static void text_snippet(FILE *out, const Palette *p, int w, SourceMap *sm, Text
 /* Print one diagnostic: header, snippets (the primary's file first, then
  * every other file in order of first mention, each introduced by ":::"),
  * then notes and help, then a blank line. */
-static void text_render_one(FILE *out, const Palette *p, SourceMap *sm, const Diag *d) {
+/* One diagnostic; `title` replaces "error[E0101]" in its heading when given. */
+static void text_render_one(FILE *out, const Palette *p, SourceMap *sm, const Diag *d, const char *title) {
   const char *sc = text_sev_color(p, d->severity);
-  fprintf(out, "%s%s[%s]%s%s: %s%s\n", sc, diag_severity_str(d->severity), diag_code_str(d->code),
-          p->reset, p->bold, d->message ? d->message : "", p->reset);
+  if (title)
+    fprintf(out, "%s%s%s%s: %s%s\n", sc, title, p->reset, p->bold, d->message ? d->message : "", p->reset);
+  else
+    fprintf(out, "%s%s[%s]%s%s: %s%s\n", sc, diag_severity_str(d->severity), diag_code_str(d->code), p->reset,
+            p->bold, d->message ? d->message : "", p->reset);
 
   /* Collect the annotations that point into known files. */
   size_t n = 0;
@@ -321,11 +325,16 @@ static void text_render_one(FILE *out, const Palette *p, SourceMap *sm, const Di
 
 void diag_render_text_diags(FILE *out, SourceMap *sm, const DiagList *dl, bool color) {
   Palette p = text_palette(color);
-  for (size_t i = 0; i < dl->n; i++) text_render_one(out, &p, sm, &dl->items[i]);
+  for (size_t i = 0; i < dl->n; i++) text_render_one(out, &p, sm, &dl->items[i], NULL);
   if (dl->dropped)
     fprintf(out, "%snote%s: %zu more diagnostic%s for `%s` not shown (at most %zu are kept per program)\n\n",
             p.bold, p.reset, dl->dropped, dl->dropped == 1 ? "" : "s",
             sm->nfiles ? source_map_file(sm, 0)->path : "?", dl->limit);
+}
+
+void diag_render_text_titled(FILE *out, SourceMap *sm, const Diag *d, const char *title, bool color) {
+  Palette p = text_palette(color);
+  text_render_one(out, &p, sm, d, title);
 }
 
 void diag_render_text_summary(FILE *out, size_t nerrors, size_t nwarnings, bool color) {

@@ -37,6 +37,10 @@ void diag_render_text(FILE *out, SourceMap *sm, const DiagList *dl, bool color);
 void diag_render_text_diags(FILE *out, SourceMap *sm, const DiagList *dl, bool color);
 void diag_render_text_summary(FILE *out, size_t nerrors, size_t nwarnings, bool color);
 
+/* Text, one diagnostic under a heading of the caller's ("failed" instead of
+ * "error[E0101]"): `flowc test` shows a failed assertion this way. */
+void diag_render_text_titled(FILE *out, SourceMap *sm, const Diag *d, const char *title, bool color);
+
 /* JSON: one document {"version":1,"diagnostics":[...],"errors":N,"warnings":N}
  * followed by a newline. */
 void diag_render_json(FILE *out, SourceMap *sm, const DiagList *dl);

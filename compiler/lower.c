@@ -34,7 +34,8 @@ typedef struct LVar {
 /* A model call site that a check may re-ask. */
 typedef struct Producer {
   uint32_t render_pc;    /* where a retry jumps back to */
-  uint32_t ctr;          /* counter; ctr+1 feedback; ctr+2 model override */
+  uint32_t ctr;          /* per-action re-ask counts; ctr+1 feedback; ctr+2 model override */
+  uint32_t nactions;     /* checks and ensures that re-ask this call so far */
   uint32_t prompt_pc;    /* its PROMPT, whose d names the path for a rejected reply */
 } Producer;
 
@@ -48,7 +49,11 @@ typedef struct FnB {
   Producer *prods;
   uint32_t nprods, prods_cap;
   int last_producer;     /* the latest model call lowered in the current expression */
-  uint32_t nasserts;     /* eval functions: assertions so far */
+  uint32_t nasserts;     /* eval and test functions: assertions so far */
+  const Action **actions;/* re-asking actions lowered so far, and their ordinal on their call */
+  uint32_t *action_ords;
+  uint32_t nactions;
+  bool is_test;          /* a test body: `assert` records with EXPECT, `mock` installs mocks */
   Span span;             /* source span of what is being lowered, for positions */
 } FnB;
 
@@ -238,6 +243,8 @@ static void end_func(Lower *L, FnB *f) {
   fn->nregs = base + 3 * f->nprods;
   if (fn->nregs == 0) fn->nregs = 1;
   free(f->prods);
+  free(f->actions);
+  free(f->action_ords);
 }
 
 static void bind(Lower *L, void *local, uint32_t reg, int producer) {
@@ -447,7 +454,7 @@ static Captures captures_of(Block *body, Expr *expr, Local *param) {
   return cap;
 }
 
-typedef enum LoopKind { LOOP_YIELDS, LOOP_MAP, LOOP_FILTER } LoopKind;
+typedef enum LoopKind { LOOP_YIELDS, LOOP_MAP, LOOP_FILTER, LOOP_TRIALS } LoopKind;
 
 /* Lower a loop body to a function of (item, captures...) and FORK it over
  * `iter`: the result is the list of what the body yields. */
@@ -485,9 +492,9 @@ static void lower_loop(Lower *L, Local *var, Expr *iter, Expr *parallel, Block *
   }
   if (kind == LOOP_YIELDS) {
     lower_block(L, body);
-  } else if (kind == LOOP_MAP) {
+  } else if (kind == LOOP_MAP || kind == LOOP_TRIALS) {
     uint32_t r = lower_expr(L, lam_body);
-    emit(L, OP_YIELD, r, 0, 0, 0);
+    emit(L, OP_YIELD, r, 0, 0, 0); /* reading the value waits for it: a trial succeeds only if it does */
   } else {
     uint32_t r = lower_expr(L, lam_body);
     uint32_t j = emit(L, OP_JMPF, r, 0, 0, 0);
@@ -498,7 +505,7 @@ static void lower_loop(Lower *L, Local *var, Expr *iter, Expr *parallel, Block *
   end_func(L, &inner);
   L->fb = outer;
 
-  emit(L, OP_FORK, dst, fn, base, cap.n);
+  emit(L, kind == LOOP_TRIALS ? OP_TRIALS : OP_FORK, dst, fn, base, cap.n);
   outer->next_reg = mark;
   free(cap.items);
 }
@@ -532,7 +539,7 @@ static uint32_t lower_call_args(Lower *L, Arg *args, unsigned nargs, Param **par
 static void lower_prompt_call(Lower *L, Decl *d, Arg *args, unsigned nargs, uint32_t dst) {
   FnB *f = L->fb;
   uint32_t ctr = PROD_REG | (3 * f->nprods);
-  emit(L, OP_LOADI, ctr, 0, 0, 0);
+  emit(L, OP_LOADNONE, ctr, 0, 0, 0);
   emit(L, OP_LOADNONE, ctr + 1, 0, 0, 0);
   emit(L, OP_LOADNONE, ctr + 2, 0, 0, 0);
   uint32_t render_pc = here(L);
@@ -548,7 +555,7 @@ static void lower_prompt_call(Lower *L, Decl *d, Arg *args, unsigned nargs, uint
     f->prods_cap = f->prods_cap ? f->prods_cap * 2 : 8;
     f->prods = xrealloc(f->prods, f->prods_cap * sizeof *f->prods);
   }
-  f->prods[f->nprods] = (Producer){render_pc, ctr, prompt_pc};
+  f->prods[f->nprods] = (Producer){render_pc, ctr, 0, prompt_pc};
   f->last_producer = (int)f->nprods++;
 }
 
@@ -573,6 +580,10 @@ static void lower_call(Lower *L, Expr *e, uint32_t dst) {
     Expr *lam = args[1].value;
     lower_loop(L, lam->u.lambda.local, args[0].value, NULL, NULL, lam->u.lambda.body,
                name[0] == 'm' ? LOOP_MAP : LOOP_FILTER, dst, name);
+    return;
+  }
+  if (!strcmp(name, "pass_rate")) { /* pass_rate(expr, seeds: n): n trials of expr */
+    lower_loop(L, NULL, args[1].value, NULL, NULL, args[0].value, LOOP_TRIALS, dst, "pass_rate");
     return;
   }
   if (!strcmp(name, "sort_by")) {
@@ -737,6 +748,18 @@ static void lower_record(Lower *L, Expr *e, uint32_t dst) {
 /* The failure path of a check: its declared action. `prod` is the model
  * call a retry or fallback re-asks (-1: none; the checker made sure there is
  * one for those actions, else the item fails). */
+/* The ordinal of re-asking action `a` among those of call `p`: each check
+ * or ensure on a call has its own budget, which its reject path shares. */
+static uint32_t action_ordinal(FnB *f, Producer *p, const Action *a) {
+  for (uint32_t i = 0; i < f->nactions; i++)
+    if (f->actions[i] == a) return f->action_ords[i];
+  f->actions = xrealloc(f->actions, (f->nactions + 1) * sizeof *f->actions);
+  f->action_ords = xrealloc(f->action_ords, (f->nactions + 1) * sizeof *f->action_ords);
+  f->actions[f->nactions] = a;
+  f->action_ords[f->nactions++] = p->nactions;
+  return p->nactions++;
+}
+
 static void lower_action(Lower *L, Action *a, int prod, uint32_t msg) {
   FnB *f = L->fb;
   switch (a->kind) {
@@ -756,7 +779,8 @@ static void lower_action(Lower *L, Action *a, int prod, uint32_t msg) {
     emit(L, OP_LOADI, p->ctr + 2, m ? m->index : 0, 0, 0);
   }
   uint32_t tries = a->kind == ACT_FALLBACK ? 1 : (a->count > 0 ? (uint32_t)a->count : 1);
-  emit(L, OP_RETRY, p->ctr, tries, p->render_pc, msg);
+  if (tries > 0xffff) tries = 0xffff;
+  emit(L, OP_RETRY, p->ctr, action_ordinal(f, p, a) << 16 | tries, p->render_pc, msg);
 }
 
 /* A reply of model call `prod` that does not match the output type counts as
@@ -927,6 +951,62 @@ static int producer_of(Lower *L, Expr *e) {
   return best;
 }
 
+/* A test's `assert`: EXPECT with its index, and for a comparison the two
+ * values compared, so a failure can show what was expected and found. */
+static void lower_expect(Lower *L, Expr *cond) {
+  FnB *f = L->fb;
+  uint32_t mark = f->next_reg, c = new_reg(L);
+  BinOp op = cond->kind == EX_BINARY ? cond->u.binary.op : BIN_AND;
+  if (op == BIN_EQ || op == BIN_NE || op == BIN_LT || op == BIN_LE || op == BIN_GT || op == BIN_GE ||
+      (op == BIN_IN && !(cond->u.binary.rhs->kind == EX_BINARY && cond->u.binary.rhs->u.binary.op == BIN_RANGE))) {
+    uint32_t a = lower_expr(L, cond->u.binary.lhs), b = lower_expr(L, cond->u.binary.rhs);
+    emit(L, op == BIN_IN ? OP_IN : arith_op(op), c, a, b, 0);
+    emit(L, OP_EXPECT, c, f->nasserts++, a, b);
+  } else {
+    lower_expr_to(L, cond, c);
+    emit(L, OP_EXPECT, c, f->nasserts++, c, c);
+  }
+  f->next_reg = mark;
+}
+
+/* A test's `mock`: from where it runs, the prompt's calls get this reply
+ * (or these successive replies, or the cassette's), or the binding's calls
+ * the built-in mock provider. */
+static void lower_mock(Lower *L, Stmt *s) {
+  Decl *d = s->u.mock.decl;
+  if (!d && s->u.mock.value) { /* mock judge = score | [scores] */
+    uint32_t mark = L->fb->next_reg, r = lower_expr(L, s->u.mock.value);
+    Type *t = s->u.mock.value->type;
+    emit(L, OP_MOCKJUDGE, r, t && t->kind == T_LIST, 0, 0);
+    L->fb->next_reg = mark;
+    return;
+  }
+  if (!d) return;
+  if (d->kind == D_MODEL) {
+    emit(L, OP_MOCKMODEL, d->index, 0, 0, 0);
+    return;
+  }
+  if (s->u.mock.cassette) {
+    /* relative to the root file's folder, as context paths are */
+    const char *path = expr_const_string(s->u.mock.cassette);
+    char *file = dup(rel_path(L, source_map_file(L->p->sources, s->span.file)->path));
+    const char *dir = dirname(file);
+    size_t n = strlen(dir) + strlen(path) + 2;
+    char *full = xmalloc(n);
+    snprintf(full, n, "%s/%s", dir, path);
+    emit(L, OP_MOCKFILE, d->index, add_const_str(L, full, strlen(full)), 0, 0);
+    free(full);
+    free(file);
+    return;
+  }
+  uint32_t mark = L->fb->next_reg, r = lower_expr(L, s->u.mock.value);
+  /* a list of the output type is a sequence of replies (the checker said which) */
+  Type *t = s->u.mock.value->type, *rt = d->type;
+  bool sequence = t && rt && !type_assignable(t, rt);
+  emit(L, OP_MOCKVAL, d->index, r, sequence, 0);
+  L->fb->next_reg = mark;
+}
+
 static void lower_stmt(Lower *L, Stmt *s) {
   FnB *f = L->fb;
   f->span = s->span;
@@ -995,6 +1075,10 @@ static void lower_stmt(Lower *L, Stmt *s) {
     return;
   }
   case ST_ASSERT: {
+    if (f->is_test) {
+      lower_expect(L, s->u.assert_s.cond);
+      return;
+    }
     uint32_t mark = f->next_reg;
     uint32_t c = lower_expr(L, s->u.assert_s.cond);
     char msg[512];
@@ -1009,8 +1093,7 @@ static void lower_stmt(Lower *L, Stmt *s) {
     f->next_reg = mark;
     return;
   }
-  case ST_MOCK:
-    return; /* mocks are set up by the test runner (flowc test) */
+  case ST_MOCK: lower_mock(L, s); return;
   }
 }
 
@@ -1324,7 +1407,24 @@ static void declare_functions(Lower *L) {
   }
 }
 
-Image *lower_program(Program *p) {
+/* A test: a function of no parameters running the body's statements in
+ * order. */
+static void lower_test(Lower *L, Decl *d, ImgTest *t) {
+  char name[256];
+  snprintf(name, sizeof name, "test \"%.200s\"", d->u.test.title);
+  t->title = dup(d->u.test.title);
+  t->fn = reserve_func(L, name, 0);
+  FnB f;
+  begin_func(L, &f, t->fn, 0, d->span);
+  f.is_test = true;
+  for (unsigned i = 0; i < d->u.test.nbody; i++) lower_stmt(L, d->u.test.body[i]);
+  uint32_t r = new_reg(L);
+  emit(L, OP_LOADNONE, r, 0, 0, 0);
+  emit(L, OP_RET, r, 0, 0, 0);
+  end_func(L, &f);
+}
+
+Image *lower_program(Program *p, bool with_tests) {
   Lower L;
   memset(&L, 0, sizeof L);
   L.p = p;
@@ -1353,6 +1453,12 @@ Image *lower_program(Program *p) {
     if (d->kind == D_PROMPT) lower_prompt(&L, d);
     else if (d->kind == D_EVAL) lower_eval(&L, d);
     else if (d->kind == D_FLOW) lower_flow(&L, d);
+  }
+  if (with_tests) { /* the root file's tests; an imported file's run when it is tested itself */
+    img->tests = calloc(p->ntests + 1, sizeof *img->tests);
+    if (!img->tests) flow_oom();
+    for (size_t i = 0; i < p->ntests; i++)
+      if (p->tests[i]->file == p->root) lower_test(&L, p->tests[i], &img->tests[img->ntests++]);
   }
   free(L.root_dir);
   return img;

@@ -12,7 +12,9 @@
 #include "image.h"
 #include "program.h"
 
-/* A new Image for program `p` (which must have checked cleanly). */
-Image *lower_program(Program *p);
+/* A new Image for program `p` (which must have checked cleanly); with
+ * `with_tests`, the root file's `test` blocks become Image.tests (for
+ * `flowc test`; a program to run leaves them out). */
+Image *lower_program(Program *p, bool with_tests);
 
 #endif

@@ -25,6 +25,7 @@
 #include "image.h"
 #include "program.h"
 #include "run.h"
+#include "test_runner.h"
 
 #ifndef FLOW_VERSION
 #define FLOW_VERSION "unknown"
@@ -309,14 +310,26 @@ static bool collect_arg(const char *arg, PathList *out) {
   return true;
 }
 
-/* Whether text diagnostics should be coloured for `--color WHEN`: auto means
- * stderr is a terminal and NO_COLOR is unset or empty. */
-static bool want_color(const char *when) {
+/* The files of every positional argument (collect_arg); false, with the
+ * list freed, when one could not be read. */
+static bool collect_args(const ParsedArgs *args, PathList *files) {
+  bool ok = true;
+  for (size_t i = 0; i < args->npos; i++) ok = collect_arg(args->pos[i], files) && ok;
+  if (!ok) paths_free(files);
+  return ok;
+}
+
+/* Whether text written to `stream` should be coloured for `--color WHEN`:
+ * auto means the stream is a terminal and NO_COLOR is unset or empty. */
+static bool want_color_on(FILE *stream, const char *when) {
   if (strcmp(when, "always") == 0) return true;
   if (strcmp(when, "never") == 0) return false;
   const char *no_color = getenv("NO_COLOR");
-  return isatty(fileno(stderr)) && !(no_color && no_color[0]);
+  return isatty(fileno(stream)) && !(no_color && no_color[0]);
 }
+
+/* The same for diagnostics, which go to stderr. */
+static bool want_color(const char *when) { return want_color_on(stderr, when); }
 
 /* After writing a document to stdout: flush it and turn a write failure
  * (a full disk, a closed pipe) into an I/O error status. */
@@ -351,12 +364,7 @@ static int cmd_check(const Command *cmd, const ParsedArgs *args) {
   bool color = want_color(args->values[CHECK_COLOR] ? args->values[CHECK_COLOR] : "auto");
 
   PathList files = {0};
-  bool ok = true;
-  for (size_t i = 0; i < args->npos; i++) ok = collect_arg(args->pos[i], &files) && ok;
-  if (!ok) {
-    paths_free(&files);
-    return EXIT_USAGE;
-  }
+  if (!collect_args(args, &files)) return EXIT_USAGE;
 
   Compilation **comps = calloc(files.n ? files.n : 1, sizeof *comps);
   DiagUnit *units = calloc(files.n ? files.n : 1, sizeof *units);
@@ -584,6 +592,44 @@ static int cmd_run(const Command *cmd, const ParsedArgs *args) {
   return status;
 }
 
+enum { TEST_FORMAT, TEST_OUTPUT, TEST_ALLOW_NETWORK, TEST_COLOR };
+static const char *const test_formats[] = {"text", "tap", "junit", NULL};
+static const OptSpec test_opts[] = {
+    [TEST_FORMAT] = {"--format", "FORMAT", test_formats, "how results are written (default text)"},
+    [TEST_OUTPUT] = {"--output", "FILE", NULL, "where results go (default: standard output)"},
+    [TEST_ALLOW_NETWORK] = {"--allow-network", NULL, NULL, "calls a test does not mock may go to their provider"},
+    [TEST_COLOR] = {"--color", "WHEN", check_colors, "colour text output: auto, always or never (default auto)"},
+};
+
+/* flowc test: run the `test` blocks of each file offline. */
+static int cmd_test(const Command *cmd, const ParsedArgs *args) {
+  if (args->npos == 0) return usage_error(cmd, "'flowc test' expects at least one FILE or DIR, found none");
+  PathList files = {0};
+  if (!collect_args(args, &files)) return EXIT_USAGE;
+  const char *format = args->values[TEST_FORMAT] ? args->values[TEST_FORMAT] : "text";
+  const char *output = args->values[TEST_OUTPUT];
+  FILE *out = output ? fopen(output, "w") : stdout;
+  if (!out) {
+    fprintf(stderr, "flowc: error: cannot write `%s`: %s\n", output, strerror(errno));
+    paths_free(&files);
+    return EXIT_USAGE;
+  }
+  TestRunConfig cfg = {(const char *const *)files.items, files.n,
+                       !strcmp(format, "tap") ? TEST_TAP : !strcmp(format, "junit") ? TEST_JUNIT : TEST_TEXT,
+                       args->values[TEST_ALLOW_NETWORK] != NULL, false, out, stderr};
+  cfg.color = cfg.format == TEST_TEXT && want_color_on(out, args->values[TEST_COLOR] ? args->values[TEST_COLOR] : "auto");
+  int status = test_runner_run(&cfg);
+  paths_free(&files);
+  if (output) {
+    if (fclose(out) != 0) {
+      fprintf(stderr, "flowc: error: cannot write `%s`: %s\n", output, strerror(errno));
+      return EXIT_USAGE;
+    }
+    return status;
+  }
+  return finish_stdout(status);
+}
+
 enum { COMPILE_OUT };
 static const OptSpec compile_opts[] = {
     [COMPILE_OUT] = {"-o", "FILE", NULL, "where the bytecode goes (default: FILE with .flowbc)"},
@@ -664,6 +710,16 @@ static const Command commands[] = {
      "Exit status: 0 every item succeeded, 1 an item failed (the program does not\n"
      "check, or a run-time failure), 2 usage or I/O error, 3 a budget ran out.\n",
      run_opts, sizeof run_opts / sizeof run_opts[0], cmd_run},
+    {"test", "run the test blocks of .flow files offline", "flowc test [OPTIONS] FILE|DIR...",
+     "Each FILE is compiled as its own program and its `test` blocks run, in order,\n"
+     "offline: prompts answer with their mocks, a `mock MODEL` binding with the\n"
+     "built-in mock provider, and a call to a network binding the test does not mock\n"
+     "is an error unless --allow-network. A DIR is searched for *.flow files as by\n"
+     "`flowc check`.\n"
+     "\n"
+     "Exit status: 0 every test passed, 1 a test failed or could not run (or a file\n"
+     "does not check), 2 usage or I/O error.\n",
+     test_opts, sizeof test_opts / sizeof test_opts[0], cmd_test},
     {"compile", "compile a program to bytecode", "flowc compile [-o X.flowbc] FILE",
      "Writes the program as verified, versioned bytecode; its SHA-256 is the\nprogram's version id.\n",
      compile_opts, sizeof compile_opts / sizeof compile_opts[0], cmd_compile},

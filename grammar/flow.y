@@ -303,7 +303,9 @@ flow_decl
   : KW_FLOW IDENT params ARROW type block { $$ = ast_flow_decl(pc, ID($2, @2), &$3, $5, $6, @$); }
   ;
 
-/* test := "test" STRING "{" (mock | let | assert)* "}" */
+/* test := "test" STRING "{" (mock | let | assert)* "}"
+ * mock := "mock" IDENT "=" expr | "mock" IDENT "from" STRING | "mock" IDENT
+ * (`from` is a word only here, so it stays free as a name elsewhere) */
 test_decl
   : KW_TEST string lbrace test_body '}' { $$ = ast_test_decl(pc, $2, &$4, @$); }
   ;
@@ -316,7 +318,13 @@ test_body
 test_stmt
   : let_stmt
   | assert_stmt
-  | KW_MOCK IDENT '=' expr  { $$ = ast_mock(pc, ID($2, @2), $4, @$); }
+  | KW_MOCK IDENT '=' expr  { $$ = ast_mock(pc, ID($2, @2), $4, NULL, @$); }
+  | KW_MOCK IDENT IDENT string {
+      if (strcmp($3, "from") != 0)
+        diag_add(pc->diags, DIAG_E0001, @3, "expected `=` or `from` after `mock %s`, found `%s`", $2, $3);
+      $$ = ast_mock(pc, ID($2, @2), NULL, $4, @$);
+    }
+  | KW_MOCK IDENT           { $$ = ast_mock(pc, ID($2, @2), NULL, NULL, @$); }
   ;
 
 /* type := IDENT | type "[" "]" | type "?" | IDENT "<" type "," type ">" */

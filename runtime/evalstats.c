@@ -44,11 +44,10 @@ struct EvalStats {
   uint64_t items_written;
 };
 
-EvalStats *evalstats_new(const Image *img, FILE *report) {
+EvalStats *evalstats_new(const Image *img) {
   EvalStats *st = xmalloc(sizeof *st);
   memset(st, 0, sizeof *st);
   st->img = img;
-  st->report = report;
   st->evals = xmalloc((img->nevals ? img->nevals : 1) * sizeof *st->evals);
   memset(st->evals, 0, (img->nevals ? img->nevals : 1) * sizeof *st->evals);
   for (uint32_t e = 0; e < img->nevals; e++) {
@@ -58,8 +57,12 @@ EvalStats *evalstats_new(const Image *img, FILE *report) {
   }
   st->check_at = xmalloc((img->npositions ? img->npositions : 1) * sizeof *st->check_at);
   memset(st->check_at, 0, (img->npositions ? img->npositions : 1) * sizeof *st->check_at);
-  if (report) fputs("{\"items\":[", report);
   return st;
+}
+
+void evalstats_set_report(EvalStats *st, FILE *report) {
+  st->report = report;
+  fputs("{\"items\":[", report);
 }
 
 void evalstats_free(EvalStats *st) {

@@ -19,9 +19,11 @@
 
 typedef struct EvalStats EvalStats;
 
-/* Totals for `img`; with `report` (a FILE open for writing, or NULL) each
- * item's outcomes are streamed to it as the items commit. */
-EvalStats *evalstats_new(const Image *img, FILE *report);
+/* Totals for `img`. */
+EvalStats *evalstats_new(const Image *img);
+/* Stream each item's outcomes to `report` (open for writing) as the items
+ * commit; evalstats_finish_report completes it. */
+void evalstats_set_report(EvalStats *st, FILE *report);
 void evalstats_free(EvalStats *st);
 
 /* Add outcome `o` of item `item`; items arrive in order, and every outcome

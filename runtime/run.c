@@ -126,6 +126,7 @@ typedef struct Sched {
   /* outputs */
   FILE *out, *errors, *trace, *report;
   EvalStats *stats;         /* eval and check outcomes, in commit order */
+  struct TestRun *test;     /* `flowc test`: the test being run, its mocks and results; NULL in a run */
   Cassette *replay, *record;
   uint64_t ok, failed, skipped;
   int32_t *model_map;       /* --model swaps: binding -> binding */
@@ -542,6 +543,153 @@ static void release_slot(Sched *s, uint32_t binding) {
   start_waiting(s);
 }
 
+/* ---- tests ------------------------------------------------------------------------------------ */
+
+/* A mock of one prompt: its reply, its successive replies, or a cassette. */
+typedef struct PromptMock {
+  bool set;
+  MockKind kind;
+  Value value;              /* MOCK_VALUE: the reply; MOCK_SEQUENCE: the list of replies */
+  uint32_t next;            /* MOCK_SEQUENCE: the next reply to hand out */
+  Cassette *cassette;       /* MOCK_CASSETTE */
+  char *path;               /* MOCK_CASSETTE: as written, for messages */
+} PromptMock;
+
+typedef struct TestRun {
+  const Image *img;
+  const TestOptions *opt;
+  uint32_t test;            /* the test's index in img->tests */
+  PromptMock *prompts;      /* per prompt */
+  PromptMock judge;         /* every judge call */
+  bool *model_mocked;       /* per binding: the mock provider answers it */
+  TestResult *out;
+} TestRun;
+
+static void prompt_mock_clear(PromptMock *pm) {
+  value_release(pm->value);
+  cassette_close(pm->cassette);
+  free(pm->path);
+  memset(pm, 0, sizeof *pm);
+}
+
+/* MOCKVAL, MOCKFILE, MOCKMODEL: a later mock of the same prompt replaces an
+ * earlier one. */
+static bool test_mock(void *ctx, MockKind kind, uint32_t target, Value v, char *err, size_t errlen) {
+  Sched *s = ctx;
+  TestRun *tr = s->test;
+  if (!tr) {
+    snprintf(err, errlen, "mocks are only installed by `flowc test`");
+    return false;
+  }
+  if (kind == MOCK_MODEL) {
+    tr->model_mocked[target] = true;
+    return true;
+  }
+  PromptMock *pm = target == VM_JUDGE ? &tr->judge : &tr->prompts[target];
+  prompt_mock_clear(pm);
+  pm->kind = kind;
+  if (kind == MOCK_CASSETTE) {
+    const char *rel = value_as_str(v)->data;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", tr->opt->root ? tr->opt->root : ".", rel);
+    char why[512];
+    if (!(pm->cassette = cassette_open_replay(path, why, sizeof why))) {
+      snprintf(err, errlen, "mock %s from \"%s\": %s", s->img->prompts[target].name, rel, why);
+      return false;
+    }
+    pm->path = xstrdup(rel);
+  } else {
+    pm->value = value_retain(v);
+  }
+  pm->set = true;
+  return true;
+}
+
+/* EXPECT: keep each failed assertion with the values it compared. */
+static void test_expect(void *ctx, Task *t, uint32_t index, bool passed, Value lhs, Value rhs) {
+  (void)t;
+  Sched *s = ctx;
+  if (!s->test) return;
+  TestResult *r = s->test->out;
+  r->asserts_run++;
+  if (passed) return;
+  r->failures = xrealloc(r->failures, (r->nfailures + 1) * sizeof *r->failures);
+  TestFailure *f = &r->failures[r->nfailures++];
+  f->index = index;
+  f->lhs = value_to_json_text(s->img, IMG_TYPE_ANY, lhs);
+  f->rhs = value_to_json_text(s->img, IMG_TYPE_ANY, rhs);
+}
+
+/* Answer a call from the test's mocks: a prompt's own mock (its reply
+ * written as the provider would send it, so it is decoded and validated
+ * like one), or refuse a call that would go to the network. False when the
+ * call goes on as in a run (a mocked or offline binding, or a network call
+ * with --allow-network). */
+static bool test_answer(Sched *s, int32_t prompt, uint32_t binding, bool model_mocked, Exchange *x, Event *e) {
+  TestRun *tr = s->test;
+  const Image *img = s->img;
+  char msg[768];
+  PromptMock *pm = prompt >= 0 ? &tr->prompts[prompt] : &tr->judge;
+  char what[300];
+  snprintf(what, sizeof what, prompt >= 0 ? "prompt `%s`" : "`judge`", prompt >= 0 ? img->prompts[prompt].name : "");
+  if (pm && pm->set) {
+    Value reply = pm->value;
+    if (pm->kind == MOCK_CASSETTE) {
+      const char *text;
+      size_t len;
+      if (!cassette_lookup(pm->cassette, x->key, &text, &len, &x->in_tok, &x->out_tok)) {
+        snprintf(msg, sizeof msg, "no recorded reply for this call of prompt `%s` in the cassette \"%s\" "
+                 "(request %.12s...); expected one recorded with `flowc run --record`", img->prompts[prompt].name,
+                 pm->path, x->key);
+        e->failure = xstrdup(msg);
+        return true;
+      }
+      x->reply = xmalloc(len + 1);
+      memcpy(x->reply, text, len);
+      x->reply[len] = '\0';
+      x->len = len;
+      return true;
+    }
+    if (pm->kind == MOCK_SEQUENCE) {
+      const List *l = value_as_list(pm->value);
+      if (pm->next >= l->len) {
+        snprintf(msg, sizeof msg, "the mock of %s has %u repl%s, and call %u asked for one more", what, l->len,
+                 l->len == 1 ? "y" : "ies", pm->next + 1);
+        e->failure = xstrdup(msg);
+        return true;
+      }
+      reply = l->items[pm->next++];
+    }
+    uint32_t type = prompt >= 0 ? img->prompts[prompt].out_type : IMG_TYPE_FLOAT;
+    if (prompt < 0) { /* a judge's reply: {"score": x} */
+      char num[32];
+      size_t n = json_format_double(reply.tag == V_INT ? (double)reply.u.i : reply.u.f, num);
+      x->reply = xmalloc(n + 16);
+      x->len = (size_t)snprintf(x->reply, n + 16, "{\"score\":%s}", num);
+    } else if (type == IMG_TYPE_STRING && reply.tag == V_STR) {
+      x->len = value_as_str(reply)->len;
+      x->reply = xmalloc(x->len + 1);
+      memcpy(x->reply, value_as_str(reply)->data, x->len + 1);
+    } else {
+      x->reply = value_to_json_text(img, type, reply);
+      x->len = strlen(x->reply);
+    }
+    return true;
+  }
+  const ImgModel *m = &img->models[binding];
+  if (model_mocked || m->provider == PROVIDER_MOCK || tr->opt->allow_network) return false;
+  if (prompt >= 0)
+    snprintf(msg, sizeof msg, "prompt `%s` calls binding `%s` (%s), which this test does not mock; expected "
+             "`mock %s = ...`, `mock %s from \"cassette.jsonl\"` or `mock %s`, or a run with --allow-network",
+             img->prompts[prompt].name, m->name, provider_name(m->provider), img->prompts[prompt].name,
+             img->prompts[prompt].name, m->name);
+  else
+    snprintf(msg, sizeof msg, "a judge calls binding `%s` (%s), which this test does not mock; expected `mock %s`, "
+             "or a run with --allow-network", m->name, provider_name(m->provider), m->name);
+  e->failure = xstrdup(msg);
+  return true;
+}
+
 /* VmHost.call: build the request, get the reply from the provider, and
  * schedule its completion on the virtual clock. */
 static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Value messages, Value feedback,
@@ -577,7 +725,7 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
   x->req.schema = p ? p->schema : JUDGE_SCHEMA;
   /* the key (SHA-256 of the canonical request) is needed by the mock, the
    * cassettes and the trace; a plain network run does without it */
-  bool offline = s->replay || s->opt->mock || m->provider == PROVIDER_MOCK;
+  bool offline = s->replay || s->opt->mock || m->provider == PROVIDER_MOCK || s->test;
   if (offline || s->trace || s->record) request_key(&x->req, x->key);
   else snprintf(x->key, sizeof x->key, "-");
 
@@ -591,7 +739,10 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
   e.seq = s->seq++;
   e.at = s->now;
   const char *name = p ? p->name : "judge";
-  if (budget_spent(s)) {
+  bool model_mocked = s->opt->mock || m->provider == PROVIDER_MOCK || (s->test && s->test->model_mocked[binding]);
+  if (s->test && test_answer(s, prompt, binding, model_mocked, x, &e)) {
+    /* answered (or refused) by the test's mocks */
+  } else if (budget_spent(s)) {
     char msg[384];
     snprintf(msg, sizeof msg, "not done: the budget ran out (%s)", s->budget_why);
     e.failure = xstrdup(msg);
@@ -609,8 +760,10 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
                p ? name : m->name, x->key);
       e.failure = xstrdup(msg);
     }
-  } else if (s->opt->mock || m->provider == PROVIDER_MOCK) {
-    x->reply = mock_reply(&x->req, x->key, &x->len);
+  } else if (model_mocked) {
+    char seeded[96]; /* a pass_rate trial draws its own replies */
+    snprintf(seeded, sizeof seeded, "%s/%llu", x->key, (unsigned long long)t->seed);
+    x->reply = mock_reply(&x->req, t->seed ? seeded : x->key, &x->len);
     mock_usage(&x->req, x->reply, &x->in_tok, &x->out_tok);
     count_usage(s, prompt, binding, x->in_tok, x->out_tok, true, false);
   } else {
@@ -947,6 +1100,24 @@ static void commit(Sched *s) {
 
 static void sched_finished(void *ctx, Task *t) {
   Sched *s = ctx;
+  if (s->test) { /* the test's own task: it ran to its end, or why not */
+    char where[256];
+    if (t->state == TASK_FAILED) {
+      size_t n = strlen(t->error) + 300;
+      s->test->out->error = xmalloc(n);
+      const char *root = s->opt->root && strcmp(s->opt->root, ".") ? s->opt->root : NULL;
+      snprintf(s->test->out->error, n, "%s (at %s%s%s)", t->error, root ? root : "", root ? "/" : "",
+               vm_pos_str(s->img, t->error_pos, where, sizeof where));
+    } else if (t->state == TASK_SKIPPED) {
+      s->test->out->error = xstrdup("the test was skipped by a `skip` action; expected it to run to its end");
+    }
+    trace_events_free(t->trace, t->ntrace);
+    t->trace = NULL;
+    t->ntrace = 0;
+    s->inflight--;
+    vm_task_free(t);
+    return;
+  }
   Slot *slot = &s->slots[t->item % s->window];
   const Image *img = s->img;
   char where[256];
@@ -1027,6 +1198,7 @@ static bool next_input(Sched *s, Value *args, char **error) {
 
 /* Admit input items while the window has room. */
 static void admit(Sched *s) {
+  if (s->test) return; /* a test runs one task, started by run_test */
   const Image *img = s->img;
   const ImgFlow *mf = &img->flows[img->main_flow];
   while (!s->stop && !s->budget_hit && !s->input_done && s->inflight < s->window) {
@@ -1068,7 +1240,9 @@ static FILE *open_out(const char *path, const char *what) {
 }
 
 static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
+  struct TestRun *test = s->test; /* the only field a caller sets first */
   memset(s, 0, sizeof *s);
+  s->test = test;
   s->img = img;
   s->opt = opt;
   s->window = opt->concurrency ? opt->concurrency : 16;
@@ -1095,7 +1269,8 @@ static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
     }
   }
   if (!s->slots || !s->ctx_values || !s->ctx_loaded || !s->binding_inflight || !s->usage) flow_oom();
-  VmHost host = {s, sched_call, sched_context, sched_wake, sched_spawn, sched_finished};
+  s->stats = evalstats_new(img);
+  VmHost host = {s, sched_call, sched_context, sched_wake, sched_spawn, sched_finished, test_mock, test_expect};
   vm_init(&s->vm, img, host, s->window);
   char err[512];
   if (opt->nswaps) {
@@ -1115,6 +1290,7 @@ static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
       s->model_map[from] = to;
     }
   }
+  if (s->test) return true; /* a test: no input, output or cassettes of the run's own */
   if (opt->input) {
     s->in = strcmp(opt->input, "-") ? fopen(opt->input, "r") : stdin;
     if (!s->in) {
@@ -1130,7 +1306,7 @@ static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
   if (opt->errors && !(s->errors = open_out(opt->errors, "errors"))) return false;
   if (opt->trace && !(s->trace = open_out(opt->trace, "trace"))) return false;
   if (opt->report && !(s->report = open_out(opt->report, "report"))) return false;
-  s->stats = evalstats_new(img, s->report);
+  if (s->report) evalstats_set_report(s->stats, s->report);
   if (opt->replay && !(s->replay = cassette_open_replay(opt->replay, err, sizeof err))) {
     fprintf(stderr, "flowc: error: %s\n", err);
     return false;
@@ -1215,46 +1391,54 @@ static void write_metrics(Sched *s, const char *path) {
   json_decref(m);
 }
 
+/* Run until every admitted item is done (or the run stops): tasks first,
+ * then due events; in real time (a network call was made) wait for the
+ * network, in virtual time jump to the next event. */
+static void sched_loop(Sched *s) {
+  admit(s);
+  while (!s->stop) {
+    while (s->rq_len && !s->stop) vm_run(&s->vm, rq_pop(s));
+    if (s->stop) break;
+    admit(s);
+    if (s->rq_len) continue;
+    if (s->http) {
+      /* real time: due events first, else wait for the network */
+      s->now = wall_ms() - s->t0;
+      if (s->nevents && s->events[0].at <= s->now) {
+        Event e = events_pop(s);
+        complete(s, &e);
+        continue;
+      }
+      if (!s->nevents && !http_in_flight(s->http)) break;
+      double wait = s->nevents ? s->events[0].at - s->now : 1000;
+      http_wait(s->http, wait < 1 ? 1 : wait > 1000 ? 1000 : (int)wait);
+      s->now = wall_ms() - s->t0;
+      HttpResponse r;
+      while (http_take(s->http, &r)) {
+        net_done(s, &r);
+        http_response_free(&r);
+      }
+      continue;
+    }
+    if (!s->nevents) break;
+    Event e = events_pop(s); /* virtual time: jump to the next event */
+    if (e.at > s->now) s->now = e.at;
+    complete(s, &e);
+  }
+}
+
 int run_image(const Image *img, const RunOptions *opt) {
   if (img->main_flow < 0) {
     fprintf(stderr, "flowc: error: the program has no `flow main`; expected one to run\n");
     return RUN_USAGE;
   }
   Sched s;
+  s.test = NULL;
   if (!setup(&s, img, opt)) {
     teardown(&s);
     return RUN_USAGE;
   }
-  admit(&s);
-  while (!s.stop) {
-    while (s.rq_len && !s.stop) vm_run(&s.vm, rq_pop(&s));
-    if (s.stop) break;
-    admit(&s);
-    if (s.rq_len) continue;
-    if (s.http) {
-      /* real time: due events first, else wait for the network */
-      s.now = wall_ms() - s.t0;
-      if (s.nevents && s.events[0].at <= s.now) {
-        Event e = events_pop(&s);
-        complete(&s, &e);
-        continue;
-      }
-      if (!s.nevents && !http_in_flight(s.http)) break;
-      double wait = s.nevents ? s.events[0].at - s.now : 1000;
-      http_wait(s.http, wait < 1 ? 1 : wait > 1000 ? 1000 : (int)wait);
-      s.now = wall_ms() - s.t0;
-      HttpResponse r;
-      while (http_take(s.http, &r)) {
-        net_done(&s, &r);
-        http_response_free(&r);
-      }
-      continue;
-    }
-    if (!s.nevents) break;
-    Event e = events_pop(&s); /* virtual time: jump to the next event */
-    if (e.at > s.now) s.now = e.at;
-    complete(&s, &e);
-  }
+  sched_loop(&s);
   int status = s.failed ? RUN_ITEMS_FAILED : RUN_OK;
   if (s.budget_hit) {
     uint64_t not_started = 0;
@@ -1281,4 +1465,55 @@ int run_image(const Image *img, const RunOptions *opt) {
   }
   teardown(&s);
   return status;
+}
+
+bool run_test(const Image *img, uint32_t test, const TestOptions *opt, TestResult *out) {
+  memset(out, 0, sizeof *out);
+  if (test >= img->ntests) {
+    out->error = xstrdup("no such test");
+    return false;
+  }
+  RunOptions ro;
+  memset(&ro, 0, sizeof ro);
+  ro.concurrency = opt->concurrency ? opt->concurrency : 16;
+  ro.root = opt->root;
+  ro.keep_going = true;
+  TestRun tr;
+  memset(&tr, 0, sizeof tr);
+  tr.img = img;
+  tr.opt = opt;
+  tr.test = test;
+  tr.out = out;
+  tr.prompts = xmalloc((img->nprompts + 1) * sizeof *tr.prompts);
+  memset(tr.prompts, 0, (img->nprompts + 1) * sizeof *tr.prompts);
+  tr.model_mocked = xmalloc(img->nmodels + 1);
+  memset(tr.model_mocked, 0, img->nmodels + 1);
+  Sched s;
+  memset(&s, 0, sizeof s);
+  s.test = &tr;
+  if (setup(&s, img, &ro)) {
+    Task *task = vm_task_new(&s.vm, img->tests[test].fn, NULL, 0, 0);
+    s.inflight = 1;
+    rq_push(&s, task);
+    sched_loop(&s);
+    if (s.inflight && !out->error) out->error = xstrdup("the test never finished (a call was never answered)");
+  } else if (!out->error) {
+    out->error = xstrdup("the test could not be set up");
+  }
+  teardown(&s);
+  for (uint32_t i = 0; i < img->nprompts; i++) prompt_mock_clear(&tr.prompts[i]);
+  prompt_mock_clear(&tr.judge);
+  free(tr.prompts);
+  free(tr.model_mocked);
+  return !out->error && out->nfailures == 0;
+}
+
+void test_result_free(TestResult *r) {
+  free(r->error);
+  for (uint32_t i = 0; i < r->nfailures; i++) {
+    free(r->failures[i].lhs);
+    free(r->failures[i].rhs);
+  }
+  free(r->failures);
+  memset(r, 0, sizeof *r);
 }

@@ -50,4 +50,32 @@ typedef struct RunOptions {
 /* Run `img`'s main flow; messages go to stderr. Returns a RUN_* status. */
 int run_image(const Image *img, const RunOptions *opt);
 
+/* `flowc test`: how tests run. */
+typedef struct TestOptions {
+  const char *root;       /* the program's folder: cassette and context paths are relative to it */
+  bool allow_network;     /* a call to a binding the test does not mock may go to the network */
+  uint32_t concurrency;   /* model calls in flight (default 16) */
+} TestOptions;
+
+/* An assertion of a test that did not hold: its index among the test's
+ * `assert`s (in source order) and the compared values as JSON text (both
+ * the condition's value when it is not a comparison). */
+typedef struct TestFailure {
+  uint32_t index;
+  char *lhs, *rhs;
+} TestFailure;
+
+typedef struct TestResult {
+  char *error;            /* the test could not run to its end: why, and where; NULL otherwise */
+  TestFailure *failures;  /* assertions that did not hold, in the order they ran */
+  uint32_t nfailures;
+  uint32_t asserts_run;
+} TestResult;
+
+/* Run test `test` of `img` (img->tests) offline unless opt->allow_network.
+ * Fills *out (free with test_result_free); true when the test passed: it
+ * ran to its end and every assertion held. */
+bool run_test(const Image *img, uint32_t test, const TestOptions *opt, TestResult *out);
+void test_result_free(TestResult *r);
+
 #endif

@@ -39,6 +39,9 @@ typedef struct Fork {
   Value *captures;          /* owned */
   uint32_t ncaptures;
   uint32_t width, n, next, running, done;
+  uint64_t seed;            /* the parent's mock seed, inherited by the iterations */
+  bool trials;              /* TRIALS: iteration i runs with seed i + 1; the result is the fraction that succeed */
+  uint32_t succeeded;       /* TRIALS: iterations that finished without failing or skipping */
   Value *results;           /* per iteration: its yields, or none when skipped */
   TraceEvent *slot_owner_placeholder;
   uint32_t slot;            /* index of the parent's trace slot */
@@ -164,7 +167,7 @@ void vm_init(Vm *vm, const Image *img, VmHost host, uint32_t default_width) {
     /* operand a is the destination, except for the ops that read it */
     bool reads_a = op == OP_JMPF || op == OP_JMPT || op == OP_YIELD || op == OP_YIELDALL || op == OP_RET ||
                    op == OP_ASSERT || op == OP_SCORE || op == OP_RETRY || op == OP_FAIL || op == OP_WARN ||
-                   op == OP_CHECKED;
+                   op == OP_CHECKED || op == OP_EXPECT || op == OP_MOCKJUDGE;
     if (!reads_a) m &= (unsigned char)~1u;
     vm->reg_mask[op] = m;
   }
@@ -293,6 +296,7 @@ static void fork_start_next(Vm *vm, Fork *k) {
   for (uint32_t c = 0; c < k->ncaptures; c++) args[1 + c] = value_retain(k->captures[c]);
   Task *child = vm_task_new(vm, k->fn, args, 1 + k->ncaptures, k->item);
   free(args);
+  child->seed = k->trials ? (uint64_t)i + 1 : k->seed;
   child->parent = k->parent;
   child->index = i;
   child->fork = k;
@@ -339,6 +343,11 @@ static void fork_join(Vm *vm, Fork *k) {
       k->ntraces[i] = 0;
     }
   }
+  if (k->trials) { /* failures are what is measured, not errors of the loop */
+    future_resolve(vm, k->future, value_float(k->n ? (double)k->succeeded / (double)k->n : 0.0));
+    fork_free(k);
+    return;
+  }
   for (uint32_t i = 0; i < k->n; i++) {
     if (k->errors[i]) {
       future_fail(vm, k->future, k->errors[i], k->error_pos[i]);
@@ -362,6 +371,9 @@ static void fork_child_finished(Vm *vm, Task *child) {
   if (child->state == TASK_DONE) {
     k->results[i] = child->result;
     child->result = value_none();
+    k->succeeded++;
+  } else if (child->state == TASK_FAILED && k->trials) {
+    /* a failed trial is counted, not propagated */
   } else if (child->state == TASK_FAILED) {
     k->errors[i] = child->error;
     k->error_pos[i] = child->error_pos;
@@ -381,7 +393,7 @@ static void fork_child_finished(Vm *vm, Task *child) {
 /* FORK: start up to `width` iterations of `fn` over `list`; the loop's future
  * goes into the destination register. */
 static Future *fork_begin(Vm *vm, Task *t, uint32_t fn, Value list, int64_t width, const Value *captures,
-                          uint32_t ncaptures) {
+                          uint32_t ncaptures, bool trials) {
   Fork *k = xmalloc(sizeof *k);
   memset(k, 0, sizeof *k);
   k->future = future_new();
@@ -393,8 +405,10 @@ static Future *fork_begin(Vm *vm, Task *t, uint32_t fn, Value list, int64_t widt
   result->obj.refs++; /* one for the register, one for the fork */
   k->parent = t;
   k->item = t->item;
+  k->seed = t->seed;
   k->fn = fn;
   k->list = value_retain(list);
+  k->trials = trials;
   k->n = value_as_list(list)->len;
   k->width = width > 0 ? (uint32_t)width : vm->default_width;
   k->ncaptures = ncaptures;
@@ -858,10 +872,45 @@ void vm_run(Vm *vm, Task *t) {
         return;
       }
       int64_t width = R[in->c + 1].tag == V_INT ? R[in->c + 1].u.i : 0;
-      Future *fu = fork_begin(vm, t, in->b, list, width, R + in->c + 2, in->d);
+      Future *fu = fork_begin(vm, t, in->b, list, width, R + in->c + 2, in->d, false);
       set(R, in->a, value_obj(V_FUTURE, &fu->obj));
       break;
     }
+    case OP_TRIALS: {
+      int64_t n = R[in->c].tag == V_INT ? R[in->c].u.i : -1;
+      if (n < 1 || n > 100000) {
+        snprintf(err, sizeof err, "pass_rate needs 1 to 100000 seeds, found %lld", (long long)n);
+        task_fail(vm, t, err, pos);
+        return;
+      }
+      Value seeds = value_list((uint32_t)n);
+      for (int64_t i = 0; i < n; i++) list_push_steal(seeds, value_int(i + 1));
+      /* one trial at a time: successive mocked replies are then handed out
+       * in trial order, whatever the concurrency */
+      Future *fu = fork_begin(vm, t, in->b, seeds, 1, R + in->c + 2, in->d, true);
+      value_release(seeds);
+      set(R, in->a, value_obj(V_FUTURE, &fu->obj));
+      break;
+    }
+    case OP_MOCKVAL: case OP_MOCKFILE: case OP_MOCKMODEL: case OP_MOCKJUDGE: {
+      bool judge = in->op == OP_MOCKJUDGE;
+      MockKind kind = in->op == OP_MOCKMODEL ? MOCK_MODEL : in->op == OP_MOCKFILE ? MOCK_CASSETTE
+                      : (judge ? in->b : in->c) ? MOCK_SEQUENCE : MOCK_VALUE;
+      Value v = in->op == OP_MOCKVAL ? R[in->b] : judge ? R[in->a] : in->op == OP_MOCKFILE ? img->consts[in->b]
+                                                                                          : value_none();
+      if (!vm->host.mock) {
+        task_fail(vm, t, "mocks are only installed by `flowc test`", pos);
+        return;
+      }
+      if (!vm->host.mock(vm->host.ctx, kind, judge ? VM_JUDGE : in->a, v, err, sizeof err)) {
+        task_fail(vm, t, err, pos);
+        return;
+      }
+      break;
+    }
+    case OP_EXPECT:
+      if (vm->host.expect) vm->host.expect(vm->host.ctx, t, in->b, truthy(R[in->a]), R[in->c], R[in->d]);
+      break;
     case OP_YIELD: case OP_YIELDALL: {
       if (f->yields.tag != V_LIST) f->yields = value_list(4);
       if (in->op == OP_YIELD) {
@@ -913,10 +962,19 @@ void vm_run(Vm *vm, Task *t) {
       break;
     }
     case OP_RETRY: {
-      int64_t tries = R[in->a].tag == V_INT ? R[in->a].u.i : 0;
+      /* each check or ensure on the call has its own budget of re-asks */
+      uint32_t action = in->b >> 16, limit = in->b & 0xffff;
+      const List *counts = R[in->a].tag == V_LIST ? value_as_list(R[in->a]) : NULL;
+      int64_t tries = counts && action < counts->len && counts->items[action].tag == V_INT
+                          ? counts->items[action].u.i : 0;
       Str *msg = value_as_str(R[in->d]);
-      if (tries < (int64_t)in->b) {
-        set(R, in->a, value_int(tries + 1));
+      if (tries < (int64_t)limit) {
+        uint32_t n = counts && counts->len > action ? counts->len : action + 1;
+        Value nc = value_list(n);
+        for (uint32_t i = 0; i < n; i++)
+          list_push_steal(nc, i == action ? value_int(tries + 1)
+                              : counts && i < counts->len ? value_retain(counts->items[i]) : value_int(0));
+        set(R, in->a, nc);
         Value fb = R[in->a + 1];
         Value nfb = value_list(fb.tag == V_LIST ? value_as_list(fb)->len + 1 : 1);
         if (fb.tag == V_LIST)

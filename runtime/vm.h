@@ -84,6 +84,12 @@ void outcome_free(Outcome *o);
 
 typedef enum TaskState { TASK_RUNNABLE, TASK_WAITING, TASK_DONE, TASK_FAILED, TASK_SKIPPED } TaskState;
 
+/* The target of MOCKJUDGE: every judge call. */
+#define VM_JUDGE UINT32_MAX
+
+/* What a test mocks (MOCKVAL, MOCKFILE, MOCKMODEL, MOCKJUDGE). */
+typedef enum MockKind { MOCK_VALUE, MOCK_SEQUENCE, MOCK_CASSETTE, MOCK_MODEL } MockKind;
+
 /* Host callbacks: the scheduler's side of effects. */
 typedef struct VmHost {
   void *ctx;
@@ -99,6 +105,15 @@ typedef struct VmHost {
   void (*spawn)(void *ctx, Task *t);
   /* A task finished (done, failed or skipped). */
   void (*finished)(void *ctx, Task *t);
+  /* Tests (NULL outside `flowc test`): install a mock of prompt or binding
+   * `target` (a value, a list of successive values, or a cassette path), or
+   * of every judge (target VM_JUDGE); false + err when it cannot be
+   * installed. */
+  bool (*mock)(void *ctx, MockKind kind, uint32_t target, Value v, char *err, size_t errlen);
+  /* Tests: assertion `index` of the running test held or not; `lhs` and
+   * `rhs` are the compared values (both the condition when it is not a
+   * comparison), borrowed. */
+  void (*expect)(void *ctx, Task *t, uint32_t index, bool passed, Value lhs, Value rhs);
 } VmHost;
 
 struct Vm {
@@ -116,6 +131,7 @@ struct Vm {
 struct Task {
   uint64_t id;
   uint64_t item;            /* input item number (0-based) */
+  uint64_t seed;            /* the mock seed of a pass_rate trial (0: none); inherited by loops */
   Task *parent;             /* FORK parent, NULL for an item's root task */
   uint32_t index;           /* position among the parent's fork children */
   struct Fork *fork;        /* the fork this task belongs to */
