@@ -5,18 +5,20 @@
  * holds glob metacharacters, so the root must be escaped in patterns), then
  * reads every source with good input and with bad: missing files, invalid
  * UTF-8, `..` and absolute paths, symlinks that lead out (refused, naming
- * the link) and in (allowed), a FIFO (refused without hanging), a folder,
- * files over the caps, JSON and JSON Lines errors with their line, column
- * and field path, CSV rows and headers that do not fit their record, glob
- * order by bytes, env variables, http through a fake fetch, and the hashes
- * of what was read. Error messages are checked whole. */
+ * the link) and in (allowed), a FIFO (refused without hanging), a socket, a
+ * device and a folder, files over the caps, JSON and JSON Lines errors with
+ * their line, column and field path, CSV rows and headers that do not fit
+ * their record, glob order by bytes, env variables, http through a fake
+ * fetch, and the hashes of what was read. Error messages are checked whole. */
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "context.h"
@@ -327,6 +329,27 @@ static void test_special_files(Fixture *f) {
   EXPECT_ERROR(f, SRC_FILE, "kb/pipe", IMG_TYPE_STRING,
                "context `ctx`: kb/pipe: expected a regular file, found a FIFO (named pipe)");
   EXPECT_ERROR(f, SRC_JSON, "kb", f->ty.int_map, "context `ctx`: kb: expected a regular file, found a folder");
+  /* a socket in the project */
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  int written = snprintf(addr.sun_path, sizeof addr.sun_path, "%s/kb/sock", f->root);
+  if (written > 0 && (size_t)written < sizeof addr.sun_path) {
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(f->t, fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0);
+    EXPECT_ERROR(f, SRC_FILE, "kb/sock", IMG_TYPE_STRING,
+                 "context `ctx`: kb/sock: expected a regular file, found a socket");
+    close(fd);
+  } else {
+    fprintf(stderr, "note: the temporary folder's path is too long for a socket; the socket case is left out\n");
+  }
+  /* a device: /dev as the root, so that /dev/null is inside it */
+  const char *saved = f->env.root;
+  f->env.root = "/dev";
+  char err[1024];
+  unsigned char h[32];
+  Value v;
+  CHECK(f->t, !load(f, SRC_FILE, "null", IMG_TYPE_STRING, &v, h, err, sizeof err));
+  CHECK_STR(f->t, err, "context `ctx`: null: expected a regular file, found a character device");
+  f->env.root = saved;
 }
 
 static void test_caps(Fixture *f) {
