@@ -37,7 +37,8 @@ bool evalstats_any(const EvalStats *st);
  * or the item number) appended to `b`. */
 void evalstats_trace_fields(const EvalStats *st, const Outcome *o, TextBuf *b);
 
-/* Print the pass-rate summary: per eval, per assertion, per score, per check. */
+/* Print the pass-rate summary: per eval, per assertion, per score, per
+ * check; nothing when no eval ran and every check held. */
 void evalstats_print(const EvalStats *st, FILE *out);
 
 /* Finish the report: the totals after the items. False (with errno set) when

@@ -9,7 +9,6 @@
 #include "run.h"
 
 #include <errno.h>
-#include <glob.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 
 #include "arena.h"
 #include "cassette.h"
+#include "context.h"
 #include "evalstats.h"
 #include "http.h"
 #include "json_read.h"
@@ -120,8 +120,11 @@ typedef struct Sched {
   Slot *slots;
   uint32_t window, inflight;
   bool stop;                /* a failure ends the run (without --keep-going) */
-  /* contexts: loaded once */
+  /* contexts: each read once per run, at its first use */
+  ContextEnv ctx_env;
   Value *ctx_values;
+  unsigned char (*ctx_hash)[32]; /* SHA-256 of what each context read (context.h), for the cache keys of calls */
+  char **ctx_error;         /* a failed read's message */
   bool *ctx_loaded;
   /* outputs */
   FILE *out, *errors, *trace, *report;
@@ -878,154 +881,21 @@ static void complete(Sched *s, Event *e) {
 
 /* ---- contexts ------------------------------------------------------------------------------ */
 
-static char *read_all(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  size_t cap = 4096, n = 0;
-  char *buf = xmalloc(cap);
-  for (size_t got; (got = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
-    n += got;
-    if (n + 1 == cap) buf = xrealloc(buf, cap *= 2);
-  }
-  fclose(f);
-  buf[n] = '\0';
-  *len = n;
-  return buf;
-}
-
-static const char *mime_of(const char *path) {
-  const char *dot = strrchr(path, '.');
-  if (!dot) return "application/octet-stream";
-  if (!strcmp(dot, ".png")) return "image/png";
-  if (!strcmp(dot, ".jpg") || !strcmp(dot, ".jpeg")) return "image/jpeg";
-  if (!strcmp(dot, ".gif")) return "image/gif";
-  if (!strcmp(dot, ".webp")) return "image/webp";
-  if (!strcmp(dot, ".wav")) return "audio/wav";
-  if (!strcmp(dot, ".mp3")) return "audio/mpeg";
-  return "application/octet-stream";
-}
-
-/* Read and decode context `c` (docs/language.md §3.5). */
-static bool load_context(Sched *s, const ImgContext *c, Value *out, char *err, size_t errlen) {
-  const Image *img = s->img;
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s/%s", s->opt->root ? s->opt->root : ".", c->base_dir, c->arg);
-  size_t len;
-  char *text;
-  switch (c->source) {
-  case SRC_ENV: {
-    const char *v = getenv(c->arg);
-    if (!v) {
-      if (c->has_default) {
-        *out = value_retain(img->consts[c->default_const]);
-        return true;
-      }
-      snprintf(err, errlen, "context `%s`: environment variable %s is not set", c->name, c->arg);
-      return false;
-    }
-    json_t *j = img->types[c->type].kind == IT_STRING ? json_string(v) : json_loads(v, JSON_DECODE_ANY, NULL);
-    bool ok = j && json_to_value(img, c->type, j, JV_STRICT, out, err, errlen);
-    json_decref(j);
-    if (!ok) snprintf(err, errlen, "context `%s`: environment variable %s is not a valid value of its type", c->name, c->arg);
-    return ok;
-  }
-  case SRC_FILE:
-  case SRC_IMAGE:
-  case SRC_AUDIO:
-  case SRC_JSON:
-    if (!(text = read_all(path, &len))) {
-      snprintf(err, errlen, "context `%s`: cannot read %s: %s", c->name, path, strerror(errno));
-      return false;
-    }
-    if (c->source == SRC_FILE) {
-      *out = value_str(text, len);
-    } else if (c->source != SRC_JSON) {
-      const char *slash = strrchr(c->arg, '/');
-      *out = value_media(mime_of(path), slash ? slash + 1 : c->arg, text, len);
-    } else {
-      json_error_t je;
-      json_t *j = json_loadb(text, len, JSON_DECODE_ANY, &je);
-      char why[512];
-      bool ok = j && json_to_value(img, c->type, j, JV_STRICT, out, why, sizeof why);
-      if (!j) snprintf(err, errlen, "context `%s`: %s:%d: %s", c->name, path, je.line, je.text);
-      else if (!ok) snprintf(err, errlen, "context `%s`: %s: %s", c->name, path, why);
-      json_decref(j);
-      free(text);
-      return ok;
-    }
-    free(text);
-    return true;
-  case SRC_JSONL: {
-    if (!(text = read_all(path, &len))) {
-      snprintf(err, errlen, "context `%s`: cannot read %s: %s", c->name, path, strerror(errno));
-      return false;
-    }
-    uint32_t elem = img->types[c->type].elem;
-    Value list = value_list(16);
-    char *line = text;
-    for (unsigned no = 1; line < text + len; no++) {
-      char *nl = memchr(line, '\n', (size_t)(text + len - line));
-      size_t n = nl ? (size_t)(nl - line) : (size_t)(text + len - line);
-      if (n > 0) {
-        json_error_t je;
-        json_t *j = json_loadb(line, n, JSON_DECODE_ANY, &je);
-        Value v;
-        char why[512];
-        if (!j || !json_to_value(img, elem, j, JV_STRICT, &v, why, sizeof why)) {
-          snprintf(err, errlen, "context `%s`: %s:%u: %s", c->name, path, no, j ? why : je.text);
-          json_decref(j);
-          value_release(list);
-          free(text);
-          return false;
-        }
-        json_decref(j);
-        list_push_steal(list, v);
-      }
-      line += n + 1;
-    }
-    free(text);
-    *out = list;
-    return true;
-  }
-  case SRC_GLOB: {
-    glob_t g;
-    int rc = glob(path, 0, NULL, &g);
-    Value list = value_list(rc == 0 ? (uint32_t)g.gl_pathc : 0);
-    const ImgType *et = &img->types[img->types[c->type].elem];
-    size_t prefix = strlen(path) - strlen(c->arg); /* paths as the pattern spells them */
-    for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++) {
-      char *body = read_all(g.gl_pathv[i], &len);
-      if (!body) continue;
-      if (et->kind == IT_STRING) {
-        list_push_steal(list, value_str(body, len));
-      } else {
-        Value r = value_record(img->types[c->type].elem, et->nfields);
-        for (uint32_t k = 0; k < et->nfields; k++) {
-          if (!strcmp(et->field_names[k], "path")) record_set_steal(r, k, value_cstr(g.gl_pathv[i] + prefix));
-          else if (!strcmp(et->field_names[k], "text")) record_set_steal(r, k, value_str(body, len));
-        }
-        list_push_steal(list, r);
-      }
-      free(body);
-    }
-    if (rc == 0) globfree(&g);
-    *out = list;
-    return true;
-  }
-  case SRC_CSV:
-  case SRC_HTTP:
-    snprintf(err, errlen, "context `%s`: the %s source is not available in this build yet", c->name,
-             c->source == SRC_CSV ? "csv" : "http");
-    return false;
-  }
-  return false;
-}
-
+/* Context [c]: read and decoded at its first use (runtime/context.c), then
+ * served from s->ctx_values; a read that failed fails every item that uses
+ * the context with the same message, without reading again. */
 static bool sched_context(void *ctx, uint32_t c, Value *out, char *err, size_t errlen) {
   Sched *s = ctx;
   if (!s->ctx_loaded[c]) {
-    if (!load_context(s, &s->img->contexts[c], &s->ctx_values[c], err, errlen)) return false;
     s->ctx_loaded[c] = true;
+    if (!context_load(&s->ctx_env, &s->img->contexts[c], &s->ctx_values[c], s->ctx_hash[c], err, errlen)) {
+      s->ctx_error[c] = xstrdup(err);
+      return false;
+    }
+  }
+  if (s->ctx_error[c]) {
+    snprintf(err, errlen, "%s", s->ctx_error[c]);
+    return false;
   }
   *out = value_retain(s->ctx_values[c]);
   return true;
@@ -1249,6 +1119,9 @@ static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
   s->slots = calloc(s->window, sizeof *s->slots);
   s->ctx_values = calloc(img->ncontexts + 1, sizeof *s->ctx_values);
   s->ctx_loaded = calloc(img->ncontexts + 1, sizeof *s->ctx_loaded);
+  s->ctx_hash = calloc(img->ncontexts + 1, sizeof *s->ctx_hash);
+  s->ctx_error = calloc(img->ncontexts + 1, sizeof *s->ctx_error);
+  s->ctx_env = (ContextEnv){.img = img, .root = opt->root, .getenv = provider_process_getenv};
   s->binding_inflight = calloc(img->nmodels + 1, sizeof *s->binding_inflight);
   s->usage = calloc(img->nprompts + 1, sizeof *s->usage);
   s->provider_cache = provider_cache_new();
@@ -1268,7 +1141,9 @@ static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
       s->tpm[i] = (Bucket){cap, cap, (double)m->tokens_per_minute / 60000.0, 0};
     }
   }
-  if (!s->slots || !s->ctx_values || !s->ctx_loaded || !s->binding_inflight || !s->usage) flow_oom();
+  if (!s->slots || !s->ctx_values || !s->ctx_loaded || !s->ctx_hash || !s->ctx_error || !s->binding_inflight ||
+      !s->usage)
+    flow_oom();
   s->stats = evalstats_new(img);
   VmHost host = {s, sched_call, sched_context, sched_wake, sched_spawn, sched_finished, test_mock, test_expect};
   vm_init(&s->vm, img, host, s->window);
@@ -1351,8 +1226,13 @@ static void teardown(Sched *s) {
     free(s->slots[i].error);
     trace_events_free(s->slots[i].trace, s->slots[i].ntrace);
   }
-  for (uint32_t i = 0; i < s->img->ncontexts; i++) value_release(s->ctx_values[i]);
+  for (uint32_t i = 0; i < s->img->ncontexts; i++) {
+    value_release(s->ctx_values[i]);
+    free(s->ctx_error[i]);
+  }
   free(s->ctx_values);
+  free(s->ctx_hash);
+  free(s->ctx_error);
   free(s->ctx_loaded);
   free(s->slots);
   free(s->runq);
