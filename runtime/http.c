@@ -1,68 +1,13 @@
 /* http.c - the libcurl multi engine (see http.h). */
 #include "http.h"
 
-#include <curl/curl.h>
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
+#include "curl_api.h"
 #include "textbuf.h"
-
-/* libcurl, loaded when the first engine starts: offline runs never load it
- * (nor the TLS, HTTP/2 and other libraries it pulls in), which keeps their
- * start-up at a millisecond. */
-typedef struct CurlApi {
-  void *lib;
-  CURLcode (*global_init)(long flags);
-  void (*global_cleanup)(void);
-  CURL *(*easy_init)(void);
-  void (*easy_cleanup)(CURL *c);
-  void (*easy_reset)(CURL *c);
-  CURLcode (*easy_setopt)(CURL *c, CURLoption opt, ...);
-  CURLcode (*easy_getinfo)(CURL *c, CURLINFO info, ...);
-  const char *(*easy_strerror)(CURLcode code);
-  CURLM *(*multi_init)(void);
-  CURLMcode (*multi_cleanup)(CURLM *m);
-  CURLMcode (*multi_setopt)(CURLM *m, CURLMoption opt, ...);
-  CURLMcode (*multi_add_handle)(CURLM *m, CURL *c);
-  CURLMcode (*multi_remove_handle)(CURLM *m, CURL *c);
-  CURLMcode (*multi_perform)(CURLM *m, int *running);
-  CURLMcode (*multi_poll)(CURLM *m, struct curl_waitfd fds[], unsigned n, int timeout_ms, int *ret);
-  CURLMsg *(*multi_info_read)(CURLM *m, int *left);
-  struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
-  void (*slist_free_all)(struct curl_slist *l);
-} CurlApi;
-
-/* Load libcurl and find its functions; false with a message when it is not
- * installed. */
-static bool curl_api_load(CurlApi *api, char *err, size_t errlen) {
-  memset(api, 0, sizeof *api);
-  api->lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-  if (!api->lib) {
-    snprintf(err, errlen, "network providers need libcurl (libcurl.so.4), which could not be loaded: %s", dlerror());
-    return false;
-  }
-  struct { const char *name; void **slot; } syms[] = {
-#define SYM(field) {"curl_" #field, (void **)&api->field}
-      SYM(global_init), SYM(global_cleanup), SYM(easy_init), SYM(easy_cleanup), SYM(easy_reset),
-      SYM(easy_setopt), SYM(easy_getinfo), SYM(easy_strerror), SYM(multi_init), SYM(multi_cleanup),
-      SYM(multi_setopt), SYM(multi_add_handle), SYM(multi_remove_handle), SYM(multi_perform), SYM(multi_poll),
-      SYM(multi_info_read), SYM(slist_append), SYM(slist_free_all),
-#undef SYM
-  };
-  for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
-    *syms[i].slot = dlsym(api->lib, syms[i].name);
-    if (!*syms[i].slot) {
-      snprintf(err, errlen, "libcurl.so.4 lacks %s (expected libcurl 7.66 or newer)", syms[i].name);
-      dlclose(api->lib);
-      api->lib = NULL;
-      return false;
-    }
-  }
-  return true;
-}
 
 /* One transfer: its easy handle, what it sends and what it has received. */
 typedef struct Transfer {
@@ -101,18 +46,12 @@ struct HttpEngine {
   size_t done_head, done_len, done_cap;
 };
 
-/* libcurl's global state is initialised with the engine (curl_global_init
- * counts its callers); the engine is its only user. */
+/* libcurl is loaded and its global state initialised with the engine
+ * (curl_global_init counts its callers). */
 HttpEngine *http_engine_new(const HttpConfig *cfg, char *err, size_t errlen) {
   HttpEngine *e = xmalloc(sizeof *e);
   memset(e, 0, sizeof *e);
-  if (!curl_api_load(&e->api, err, errlen)) {
-    free(e);
-    return NULL;
-  }
-  if (e->api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-    snprintf(err, errlen, "libcurl failed to initialise");
-    dlclose(e->api.lib);
+  if (!curl_api_open(&e->api, "network providers", err, errlen)) {
     free(e);
     return NULL;
   }
@@ -121,8 +60,7 @@ HttpEngine *http_engine_new(const HttpConfig *cfg, char *err, size_t errlen) {
   if (!e->cfg.max_body) e->cfg.max_body = (size_t)32 << 20;
   e->multi = e->api.multi_init();
   if (!e->multi) {
-    e->api.global_cleanup();
-    dlclose(e->api.lib);
+    curl_api_close(&e->api);
     free(e);
     snprintf(err, errlen, "libcurl could not create a multi handle");
     return NULL;
@@ -165,8 +103,7 @@ void http_engine_free(HttpEngine *e, void (*abandon)(void *user)) {
   }
   free(e->done);
   e->api.multi_cleanup(e->multi);
-  e->api.global_cleanup();
-  dlclose(e->api.lib);
+  curl_api_close(&e->api);
   free(e);
 }
 
