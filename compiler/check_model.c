@@ -2,11 +2,13 @@
  * (docs/language.md §3.2, §3.3, §3.5, §3.6). Their bodies are data: each key
  * is looked up in a table that says what it takes and in which range. */
 #include <glob.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "check_internal.h"
+#include "fetch.h"
 #include "suggest.h"
 
 typedef enum ValueKind {
@@ -691,6 +693,83 @@ void check_project_path(Checker *c, Decl *d, Expr *arg, bool is_glob, const char
   }
 }
 
+/* The host and port of an https URL ("https://[user@]host[:port]/..."),
+ * host as the URL spells it (IPv6 in brackets) into `host`. False when
+ * there is none. */
+static bool url_host_port(const char *url, char *host, size_t size, unsigned *port) {
+  const char *p = url + strlen("https://"), *end = p + strcspn(p, "/?#");
+  const char *at = memchr(p, '@', (size_t)(end - p));
+  if (at) p = at + 1;
+  const char *colon = NULL;
+  if (*p == '[') {
+    const char *close = memchr(p, ']', (size_t)(end - p));
+    if (!close) return false;
+    colon = close + 1 < end && close[1] == ':' ? close + 1 : NULL;
+    if (!colon && close + 1 != end) return false;
+  } else {
+    colon = memchr(p, ':', (size_t)(end - p));
+  }
+  const char *hend = colon ? colon : end;
+  if (hend == p || (size_t)(hend - p) >= size) return false;
+  memcpy(host, p, (size_t)(hend - p));
+  host[hend - p] = '\0';
+  *port = 443;
+  if (colon) {
+    char *stop;
+    unsigned long v = strtoul(colon + 1, &stop, 10);
+    if (stop != end || v == 0 || v > 65535) return false;
+    *port = (unsigned)v;
+  }
+  return true;
+}
+
+/* `http(url, allow: [...])`: every entry is a valid host pattern (E0505),
+ * and the URL's own host should be on the list (W0507: otherwise the run
+ * refuses the source unless its command line allows the host). */
+static void check_http_allow(Checker *c, Expr *url_arg, const char *url, Expr *allow) {
+  const char **hosts = NULL;
+  size_t n = 0;
+  if (allow && allow->kind != EX_LIST) {
+    wrong_type(c, DIAG_E0303, allow, "allow", "a list of host strings, `allow: [\"docs.example.com\"]`");
+    return;
+  }
+  bool bad = false; /* a bad entry was reported: no warning about the URL's host on top */
+  if (allow) {
+    hosts = arena_alloc(c->arena, (allow->u.list.n + 1) * sizeof *hosts);
+    for (unsigned i = 0; i < allow->u.list.n; i++) {
+      Expr *e = allow->u.list.items[i];
+      const char *h = expr_const_string(e);
+      char why[256];
+      if (!h) {
+        wrong_type(c, DIAG_E0303, e, "allow", "a host string without templates");
+        bad = true;
+      } else if (!fetch_allow_entry_check(h, why, sizeof why)) {
+        Diag *g = diag_add(c->diags, DIAG_E0505, e->span, "%s", why);
+        diag_set_label(g, "expected a host, `*.domain` or an IP address, with an optional `:port`");
+        bad = true;
+      } else {
+        hosts[n++] = h;
+      }
+    }
+  }
+  char host[256];
+  unsigned port;
+  if (!url_host_port(url, host, sizeof host, &port)) {
+    wrong_type(c, DIAG_E0303, url_arg, "http", "an `https://host/...` URL");
+    return;
+  }
+  if (bad || fetch_allow_match(hosts, n, host, port)) return;
+  Diag *g = diag_add(c->diags, DIAG_W0507, url_arg->span,
+                     "the host `%s` of this URL is not on the source's allow-list, so runs refuse it", host);
+  diag_set_label(g, "not allow-listed");
+  if (port == 443)
+    diag_set_help(g, "add `allow: [\"%s\"]` to the source, or allow it for one run with `flowc run --allow-host %s`",
+                  host, host);
+  else
+    diag_set_help(g, "add `allow: [\"%s:%u\"]` to the source, or allow it for one run with `flowc run --allow-host "
+                  "%s:%u`", host, port, host, port);
+}
+
 void check_context(Checker *c, Decl *d) {
   Type *t = check_type_expr(c, d->u.context.type);
   d->type = t;
@@ -714,13 +793,15 @@ void check_context(Checker *c, Decl *d) {
     return;
   }
   unsigned positional = 0;
-  Expr *first = NULL, *def = NULL;
+  Expr *first = NULL, *def = NULL, *allow = NULL;
   for (unsigned i = 0; i < src->u.call.nargs; i++) {
     Arg *a = &src->u.call.args[i];
     if (!a->name.name) {
       if (!positional++) first = a->value;
     } else if (s == SRC_ENV && strcmp(a->name.name, "default") == 0) {
       def = a->value;
+    } else if (s == SRC_HTTP && strcmp(a->name.name, "allow") == 0) {
+      allow = a->value;
     } else {
       Diag *g = diag_add(c->diags, DIAG_E0214, a->name.span, "`%s` has no parameter `%s`", fn, a->name.name);
       diag_set_label(g, "unknown parameter");
@@ -735,6 +816,7 @@ void check_context(Checker *c, Decl *d) {
   } else if (s == SRC_HTTP) {
     const char *url = expr_const_string(first);
     if (!url || strncmp(url, "https://", 8) != 0) wrong_type(c, DIAG_E0303, first, "http", "an `https://` URL string");
+    else check_http_allow(c, first, url, allow);
   } else {
     check_source_path(c, d, first, s);
   }

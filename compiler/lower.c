@@ -1311,6 +1311,12 @@ static void lower_context(Lower *L, Decl *d, ImgContext *c) {
     Arg *a = &src->u.call.args[i];
     if (!a->name.name && !c->arg) {
       c->arg = string_of(&(Entry){.value = a->value});
+    } else if (a->name.name && !strcmp(a->name.name, "allow") && a->value->kind == EX_LIST) {
+      c->allow = xmalloc((a->value->u.list.n + 1) * sizeof *c->allow);
+      for (unsigned k = 0; k < a->value->u.list.n; k++) {
+        const char *host = expr_const_string(a->value->u.list.items[k]);
+        if (host) c->allow[c->nallow++] = dup(host);
+      }
     } else if (a->name.name && !strcmp(a->name.name, "default")) {
       Expr *v = a->value;
       Value val = value_none();

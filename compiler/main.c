@@ -19,6 +19,7 @@
 #include "compile.h"
 #include "diag.h"
 #include "diag_render.h"
+#include "fetch.h"
 #include "bytecode.h"
 #include "disasm.h"
 #include "embedded.h"
@@ -494,7 +495,7 @@ static Image *load_program(const char *path, int *status) {
 
 enum { RUN_INPUT, RUN_OUTPUT, RUN_ERRORS, RUN_TRACE, RUN_MOCK, RUN_REPLAY, RUN_RECORD, RUN_SEED, RUN_LATENCY,
        RUN_CONCURRENCY, RUN_KEEP_GOING, RUN_MODEL, RUN_ROOT, RUN_METRICS, RUN_MAX_COST, RUN_MAX_TOKENS,
-       RUN_MAX_CALLS, RUN_REPORT };
+       RUN_MAX_CALLS, RUN_REPORT, RUN_ALLOW_HOST };
 static const OptSpec run_opts[] = {
     [RUN_INPUT] = {"--input", "FILE", NULL, "JSON Lines input, one item per line (- for stdin)"},
     [RUN_OUTPUT] = {"--output", "FILE", NULL, "where results go, one JSON line per item in input order (default -)"},
@@ -514,6 +515,7 @@ static const OptSpec run_opts[] = {
     [RUN_MAX_TOKENS] = {"--max-tokens", "N", NULL, "stop issuing model calls after N tokens (exit status 3)"},
     [RUN_MAX_CALLS] = {"--max-calls", "N", NULL, "stop issuing model calls after N calls (exit status 3)"},
     [RUN_REPORT] = {"--report", "FILE", NULL, "write each item's eval and check outcomes and their pass rates as JSON"},
+    [RUN_ALLOW_HOST] = {"--allow-host", "H[,H]", NULL, "hosts http(url) sources may reach, besides their own allow: lists"},
 };
 
 _Static_assert(sizeof run_opts / sizeof run_opts[0] <= MAX_OPTS, "raise MAX_OPTS for flowc run's options");
@@ -577,6 +579,21 @@ static int cmd_run(const Command *cmd, const ParsedArgs *args) {
     list[opt.nswaps++] = (RunModelSwap){tok, eq + 1};
   }
   opt.swaps = list;
+  /* --allow-host a.example.com,*.example.org:8443 */
+  char *hosts = args->values[RUN_ALLOW_HOST] ? strdup(args->values[RUN_ALLOW_HOST]) : NULL;
+  const char *host_list[64];
+  for (char *tok = hosts ? strtok(hosts, ",") : NULL; tok; tok = strtok(NULL, ",")) {
+    char why[256];
+    if (opt.nallow_hosts == 64 || !fetch_allow_entry_check(tok, why, sizeof why)) {
+      int st = usage_error(cmd, "--allow-host expects at most 64 hosts, `*.domain` or IP addresses with an optional "
+                           ":port; '%s': %s", tok, opt.nallow_hosts == 64 ? "one too many" : why);
+      free(hosts);
+      free(swaps);
+      return st;
+    }
+    host_list[opt.nallow_hosts++] = tok;
+  }
+  opt.allow_hosts = host_list;
   int status = EXIT_CLEAN;
   Image *img = load_program(args->pos[0], &status);
   if (!img) {
@@ -589,6 +606,7 @@ static int cmd_run(const Command *cmd, const ParsedArgs *args) {
   image_free(img);
   free(dir);
   free(swaps);
+  free(hosts);
   return status;
 }
 

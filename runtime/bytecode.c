@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fetch.h"
 #include "sha256.h"
 
 /* ---- the format's tables --------------------------------------------------- */
@@ -440,6 +441,8 @@ static void w_sections(Writer *w, const Image *img) {
     put_u32(b, c->default_const);
     put_u32(b, c->type);
     put_u32(b, c->pos);
+    put_u32(b, c->nallow);
+    for (uint32_t k = 0; k < c->nallow; k++) w_str(w, c->allow[k]);
   }
   w_end(w, at);
 
@@ -1060,8 +1063,17 @@ static bool rd_contexts(Reader *r) {
     } else if (!rd_u32(r, "default", &c->default_const)) {
       break;
     }
-    if (rd_index(r, "type", img->ntypes, "type", &c->type))
-      rd_index(r, "position", img->npositions, "position", &c->pos);
+    if (!rd_index(r, "type", img->ntypes, "type", &c->type) ||
+        !rd_index(r, "position", img->npositions, "position", &c->pos) ||
+        !rd_count(r, "allow-list size", 4, &c->nallow))
+      break;
+    c->allow = alloc_items(r, c->nallow, sizeof *c->allow);
+    for (uint32_t k = 0; k < c->nallow && !r->failed; k++) {
+      size_t at = r->pos;
+      char why[256];
+      if (rd_str(r, "allow-list entry", true, &c->allow[k]) && !fetch_allow_entry_check(c->allow[k], why, sizeof why))
+        fail(r, at, "allow-list entry: %s", why);
+    }
   }
   return !r->failed;
 }

@@ -913,10 +913,10 @@ static bool load_http(Loader *L, Value *out, unsigned char hash[32]) {
   const char *url = L->c->arg;
   if (strncmp(url, "https://", 8) != 0) return fail(L, url, "expected an https:// URL");
   if (!env->fetch)
-    return fail(L, url, "expected an allow-listed host, found http sources off in this run (no host is allow-listed)");
+    return fail(L, url, "expected a run that may use the network, found http sources off (flowc test reads them only with --allow-network)");
   Blob b = {0};
   char why[512] = "";
-  if (!env->fetch(env->fetch_ctx, url, &b.data, &b.len, why, sizeof why)) {
+  if (!env->fetch(env->fetch_ctx, L->c, url, &b.data, &b.len, why, sizeof why)) {
     free(b.data);
     return fail(L, url, "expected the body of a GET, found an error: %s", why[0] ? why : "(no message)");
   }

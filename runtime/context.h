@@ -38,10 +38,12 @@ typedef struct ContextEnv {
    * call returns) or NULL when it is not set. NULL: no variable is set. */
   const char *(*getenv)(void *ctx, const char *name);
   void *env_ctx;
-  /* The body of an HTTPS GET of [url]: on success *body is malloc'd (the
-   * caller of fetch frees it) and *len its length; on failure a message in
-   * err[0..errlen). NULL: http sources are off and refused. */
-  bool (*fetch)(void *ctx, const char *url, char **body, size_t *len, char *err, size_t errlen);
+  /* The body of an HTTPS GET of [url] for http context [c] (whose allow
+   * list applies): on success *body is malloc'd (the caller of fetch frees
+   * it) and *len its length; on failure a message in err[0..errlen). NULL:
+   * http sources are off and refused. */
+  bool (*fetch)(void *ctx, const ImgContext *c, const char *url, char **body, size_t *len, char *err,
+                size_t errlen);
   void *fetch_ctx;
 } ContextEnv;
 

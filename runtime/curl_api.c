@@ -61,6 +61,9 @@ bool curl_api_open(CurlApi *api, const char *user, char *err, size_t errlen) {
 void curl_api_close(CurlApi *api) {
   if (!api->lib) return;
   api->global_cleanup();
-  dlclose(api->lib);
+  /* libcurl stays mapped (no dlclose): unloading it and the TLS libraries it
+   * pulled in gains nothing at exit and leaves their thread-local storage
+   * dangling, which crashed LeakSanitizer's exit-time scan. Opening it
+   * again only takes another reference. */
   api->lib = NULL;
 }

@@ -44,8 +44,8 @@ typedef struct CurlApi {
  * with a message when it is not installed, too old or fails to start;
  * [user] names what needs it ("network providers"). */
 bool curl_api_open(CurlApi *api, const char *user, char *err, size_t errlen);
-/* Release libcurl's global state and unload it (after every handle made
- * through [api] is freed). */
+/* Release libcurl's global state (after every handle made through [api] is
+ * freed); the library itself stays loaded until the process exits. */
 void curl_api_close(CurlApi *api);
 
 #endif

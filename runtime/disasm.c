@@ -395,6 +395,14 @@ static void list_contexts(FILE *out, const Image *img) {
       else
         add(&l, "?");
     }
+    if (c->nallow) {
+      add(&l, ", allow: [");
+      for (uint32_t k = 0; k < c->nallow; k++) {
+        if (k) add(&l, ", ");
+        add_cquoted(&l, c->allow[k], CONST_PREVIEW);
+      }
+      add(&l, "]");
+    }
     add(&l, ")  (");
     add_pos(&l, img, c->pos);
     add(&l, ")");

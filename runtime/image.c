@@ -366,6 +366,7 @@ void image_free(Image *img) {
     free(img->contexts[i].name);
     free(img->contexts[i].arg);
     free(img->contexts[i].base_dir);
+    free_strings(img->contexts[i].allow, img->contexts[i].nallow);
   }
   free(img->contexts);
   for (uint32_t i = 0; i < img->nevals; i++) {

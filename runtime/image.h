@@ -132,6 +132,8 @@ typedef struct ImgContext {
   uint32_t default_const;   /* env default: constant index */
   uint32_t type;
   uint32_t pos;
+  uint32_t nallow;          /* http: the hosts it may reach (allow: [...]), as written */
+  char **allow;
 } ImgContext;
 
 typedef struct ImgEval {

@@ -19,6 +19,7 @@
 #include "cassette.h"
 #include "context.h"
 #include "evalstats.h"
+#include "fetch.h"
 #include "http.h"
 #include "json_read.h"
 #include "json_value.h"
@@ -884,6 +885,21 @@ static void complete(Sched *s, Event *e) {
 /* Context [c]: read and decoded at its first use (runtime/context.c), then
  * served from s->ctx_values; a read that failed fails every item that uses
  * the context with the same message, without reading again. */
+/* ContextEnv.fetch: an HTTPS GET under the source's allow-list and the
+ * run's --allow-host entries (runtime/fetch.h enforces the rules). */
+static bool sched_fetch(void *ctx, const ImgContext *c, const char *url, char **body, size_t *len, char *err,
+                        size_t errlen) {
+  Sched *s = ctx;
+  size_t n = c->nallow + s->opt->nallow_hosts;
+  const char **allow = xmalloc((n + 1) * sizeof *allow);
+  for (uint32_t i = 0; i < c->nallow; i++) allow[i] = c->allow[i];
+  for (uint32_t i = 0; i < s->opt->nallow_hosts; i++) allow[c->nallow + i] = s->opt->allow_hosts[i];
+  FetchConfig cfg = {allow, n, getenv("FLOW_CA_BUNDLE"), 0, 0, 0};
+  bool ok = fetch_get(&cfg, url, body, len, err, errlen);
+  free(allow);
+  return ok;
+}
+
 static bool sched_context(void *ctx, uint32_t c, Value *out, char *err, size_t errlen) {
   Sched *s = ctx;
   if (!s->ctx_loaded[c]) {
@@ -1122,6 +1138,10 @@ static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
   s->ctx_hash = calloc(img->ncontexts + 1, sizeof *s->ctx_hash);
   s->ctx_error = calloc(img->ncontexts + 1, sizeof *s->ctx_error);
   s->ctx_env = (ContextEnv){.img = img, .root = opt->root, .getenv = provider_process_getenv};
+  if (!s->test || s->test->opt->allow_network) { /* a test reads no http source unless the network is allowed */
+    s->ctx_env.fetch = sched_fetch;
+    s->ctx_env.fetch_ctx = s;
+  }
   s->binding_inflight = calloc(img->nmodels + 1, sizeof *s->binding_inflight);
   s->usage = calloc(img->nprompts + 1, sizeof *s->usage);
   s->provider_cache = provider_cache_new();

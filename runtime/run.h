@@ -42,6 +42,8 @@ typedef struct RunOptions {
   const char *root;       /* the program's folder: context paths and messages are relative to it */
   const char *metrics;    /* --metrics: usage and cost per prompt, as JSON */
   const char *report;     /* --report: eval and check outcomes per item and their pass rates, as JSON */
+  const char *const *allow_hosts; /* --allow-host: hosts every http source may reach, besides its own allow: list */
+  uint32_t nallow_hosts;
   double max_cost;        /* --max-cost USD (0: no limit) */
   int64_t max_tokens;     /* --max-tokens (0: no limit) */
   int64_t max_calls;      /* --max-calls (0: no limit) */
@@ -53,7 +55,7 @@ int run_image(const Image *img, const RunOptions *opt);
 /* `flowc test`: how tests run. */
 typedef struct TestOptions {
   const char *root;       /* the program's folder: cassette and context paths are relative to it */
-  bool allow_network;     /* a call to a binding the test does not mock may go to the network */
+  bool allow_network;     /* a call the test does not mock, or an http source, may go to the network */
   uint32_t concurrency;   /* model calls in flight (default 16) */
 } TestOptions;
 

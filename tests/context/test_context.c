@@ -66,7 +66,9 @@ static const char *fake_getenv(void *ctx, const char *name) {
   return NULL;
 }
 
-static bool fake_fetch(void *ctx, const char *url, char **body, size_t *len, char *err, size_t errlen) {
+static bool fake_fetch(void *ctx, const ImgContext *c, const char *url, char **body, size_t *len, char *err,
+                       size_t errlen) {
+  (void)c;
   FakeFetch *f = ctx;
   f->calls++;
   snprintf(f->url, sizeof f->url, "%s", url);
@@ -712,8 +714,8 @@ static void test_env(Fixture *f) {
 static void test_http(Fixture *f) {
   unsigned char h[32], want[32];
   EXPECT_ERROR(f, SRC_HTTP, "https://example.com/kb.md", IMG_TYPE_STRING,
-               "context `ctx`: https://example.com/kb.md: expected an allow-listed host, found http sources off in "
-               "this run (no host is allow-listed)");
+               "context `ctx`: https://example.com/kb.md: expected a run that may use the network, found http "
+               "sources off (flowc test reads them only with --allow-network)");
   f->env.fetch = fake_fetch;
   f->env.fetch_ctx = &f->fetch;
   f->fetch = (FakeFetch){.body = "# Policy\nBe kind.\n", .len = 18};

@@ -9,5 +9,5 @@ set_tests_properties(fetch.rules PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 
 
 add_executable(test_fetch ${CMAKE_CURRENT_LIST_DIR}/fetch_driver.c)
 target_link_libraries(test_fetch PRIVATE flowlib)
-add_test(NAME fetch.https COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/fetch.sh $<TARGET_FILE:test_fetch>)
+add_test(NAME fetch.https COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/fetch.sh $<TARGET_FILE:test_fetch> $<TARGET_FILE:flowc>)
 set_tests_properties(fetch.https PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed" TIMEOUT 120)

@@ -6,9 +6,13 @@
 # allow-listed by name is still loopback); the size cap (announced or not),
 # the time limit of the whole fetch, non-2xx statuses, TLS verification, no
 # proxy, and errors that never show a URL's query, fragment or password.
-# Usage: sh fetch.sh PATH/TO/test_fetch
-. "$(dirname "$0")/../cli/lib.sh" "$@"
+# Then the same rules through `http(url)` context sources of flowc run and
+# flowc test: the source's allow: list, --allow-host, a redirect to
+# localhost refused at connect time, tests offline unless --allow-network.
+# Usage: sh fetch.sh PATH/TO/test_fetch PATH/TO/flowc
+. "$(dirname "$0")/../cli/lib.sh" "$1"
 FETCH=$(cd "$(dirname "$FLOWC")" && pwd)/$(basename "$FLOWC")
+FLOWC_BIN=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 server=
 trap 'kill $server 2>/dev/null; rm -rf "$TMP"' EXIT
 cd "$TMP" || exit 2
@@ -207,4 +211,44 @@ expect_absent err "secret-q5" "an http:// URL's query"
 
 # nothing that was refused before connecting ever reached the server
 if grep -q '^GET /never' server.log; then fail "a refused request reached the server"; grep '^GET /never' server.log; else pass; fi
+# 11. http(url) sources through flowc: the page is read when the source's
+# allow: list (or --allow-host) names the address, refused otherwise
+printf '1\n' > one.jsonl
+cat > page.flow <<FLOW
+context page: string = http("$B/ok", allow: ["127.0.0.1:$P"])
+flow main(x: int) -> string { yield trim(page) }
+test "the page is read" { assert main(1) == "hello from the test server" }
+FLOW
+FLOW_CA_BUNDLE=ca.pem run "$FLOWC_BIN" run page.flow --input one.jsonl
+expect_status 0 "flowc run reads an allow-listed page"
+expect_equals out '"hello from the test server"' "the page's text"
+cat > unlisted.flow <<FLOW
+context page: string = http("$B/ok")
+flow main(x: int) -> string { yield page }
+FLOW
+run "$FLOWC_BIN" check unlisted.flow
+expect_contains err "warning[W0507]: the host \`127.0.0.1\` of this URL is not on the source's allow-list" "flowc check warns"
+before=$(conns)
+FLOW_CA_BUNDLE=ca.pem run "$FLOWC_BIN" run unlisted.flow --input one.jsonl
+expect_status 1 "a page whose host is allow-listed nowhere"
+expect_contains err "context \`page\`: $B/ok: expected the body of a GET, found an error: " "the refusal names the context and URL"
+expect_contains err "found 127.0.0.1" "the refusal names the host"
+expect_no_connection "a page allow-listed nowhere"
+FLOW_CA_BUNDLE=ca.pem run "$FLOWC_BIN" run unlisted.flow --input one.jsonl --allow-host "127.0.0.1:$P"
+expect_status 0 "--allow-host allows it for one run"
+run "$FLOWC_BIN" run unlisted.flow --input one.jsonl --allow-host "https://127.0.0.1/"
+expect_status 2 "a malformed --allow-host"
+cat > local.flow <<FLOW
+context page: string = http("$B/redirect?to=https://localhost:$P/ok", allow: ["127.0.0.1:$P", "localhost:$P"])
+flow main(x: int) -> string { yield page }
+FLOW
+FLOW_CA_BUNDLE=ca.pem run "$FLOWC_BIN" run local.flow --input one.jsonl
+expect_status 1 "a redirect to localhost"
+expect_contains err "loopback" "a redirect to a loopback address is refused at connect time"
+# flowc test reads no page unless the network is allowed
+FLOW_CA_BUNDLE=ca.pem run "$FLOWC_BIN" test page.flow
+expect_status 1 "flowc test without --allow-network"
+expect_contains out "found http sources off (flowc test reads them only with --allow-network)" "the test says why the page was not read"
+FLOW_CA_BUNDLE=ca.pem run "$FLOWC_BIN" test --allow-network page.flow
+expect_status 0 "flowc test --allow-network reads it"
 finish
