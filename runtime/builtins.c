@@ -21,6 +21,7 @@
 #include "arena.h"
 #include "json_value.h"
 #include "textbuf.h"
+#include "utf8.h"
 
 /* ---- the table ---------------------------------------------------------------------------------- */
 
@@ -92,131 +93,6 @@ static Value tb_value(TextBuf *b) {
   Value v = value_str(b->data ? b->data : "", b->len);
   free(b->data);
   return v;
-}
-
-/* ---- UTF-8 ---------------------------------------------------------------------------------------- */
-
-/* Decode the code point at p[0..n) (n >= 1); *adv gets its length. Invalid
- * bytes decode as U+FFFD one at a time. */
-static uint32_t utf8_decode(const unsigned char *p, size_t n, size_t *adv) {
-  unsigned char c = p[0];
-  if (c < 0x80) {
-    *adv = 1;
-    return c;
-  }
-  if (c >= 0xc2 && c <= 0xdf && n >= 2 && (p[1] & 0xc0) == 0x80) {
-    *adv = 2;
-    return ((uint32_t)(c & 0x1f) << 6) | (p[1] & 0x3f);
-  }
-  if (c >= 0xe0 && c <= 0xef && n >= 3 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80) {
-    uint32_t cp = ((uint32_t)(c & 0x0f) << 12) | ((uint32_t)(p[1] & 0x3f) << 6) | (p[2] & 0x3f);
-    if (cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff)) {
-      *adv = 3;
-      return cp;
-    }
-  }
-  if (c >= 0xf0 && c <= 0xf4 && n >= 4 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
-      (p[3] & 0xc0) == 0x80) {
-    uint32_t cp = ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(p[1] & 0x3f) << 12) |
-                  ((uint32_t)(p[2] & 0x3f) << 6) | (p[3] & 0x3f);
-    if (cp >= 0x10000 && cp <= 0x10ffff) {
-      *adv = 4;
-      return cp;
-    }
-  }
-  *adv = 1;
-  return 0xfffd;
-}
-
-static size_t utf8_encode(uint32_t cp, char *out) {
-  if (cp < 0x80) {
-    out[0] = (char)cp;
-    return 1;
-  }
-  if (cp < 0x800) {
-    out[0] = (char)(0xc0 | (cp >> 6));
-    out[1] = (char)(0x80 | (cp & 0x3f));
-    return 2;
-  }
-  if (cp < 0x10000) {
-    out[0] = (char)(0xe0 | (cp >> 12));
-    out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    out[2] = (char)(0x80 | (cp & 0x3f));
-    return 3;
-  }
-  out[0] = (char)(0xf0 | (cp >> 18));
-  out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-  out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-  out[3] = (char)(0x80 | (cp & 0x3f));
-  return 4;
-}
-
-/* The number of code points in s[0..n): the bytes that do not continue a
- * sequence. */
-static size_t utf8_count(const char *s, size_t n) {
-  size_t count = 0;
-  for (size_t i = 0; i < n; i++) count += ((unsigned char)s[i] & 0xc0) != 0x80;
-  return count;
-}
-
-/* The byte offset of code point `k` in s[0..n) (n when k is past the end). */
-static size_t utf8_offset(const char *s, size_t n, size_t k) {
-  if (k == 0) return 0;
-  size_t seen = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (((unsigned char)s[i] & 0xc0) != 0x80) {
-      if (seen == k) return i;
-      seen++;
-    }
-  }
-  return n;
-}
-
-/* Unicode White_Space (and the byte-order mark). */
-static bool cp_is_space(uint32_t c) {
-  return (c >= 0x09 && c <= 0x0d) || c == 0x20 || c == 0x85 || c == 0xa0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f ||
-         c == 0x3000 || c == 0xfeff;
-}
-
-/* Simple case mapping for ASCII, Latin-1, Latin Extended-A, Greek and
- * Cyrillic; other code points map to themselves. */
-static uint32_t cp_lower(uint32_t c) {
-  if (c < 0x80) return c >= 'A' && c <= 'Z' ? c + 32 : c;
-  if (c >= 0xc0 && c <= 0xde && c != 0xd7) return c + 0x20;
-  if (c >= 0x100 && c <= 0x17f) {
-    if (c == 0x178) return 0xff;
-    if ((c <= 0x12f || (c >= 0x132 && c <= 0x137) || (c >= 0x14a && c <= 0x177)) && c % 2 == 0) return c + 1;
-    if (((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e)) && c % 2 == 1) return c + 1;
-    return c;
-  }
-  if (c >= 0x391 && c <= 0x3a9 && c != 0x3a2) return c + 0x20;
-  if (c == 0x386) return 0x3ac;
-  if (c >= 0x388 && c <= 0x38a) return c + 0x25;
-  if (c == 0x38c) return 0x3cc;
-  if (c == 0x38e || c == 0x38f) return c + 0x3f;
-  if (c >= 0x410 && c <= 0x42f) return c + 0x20;
-  if (c >= 0x400 && c <= 0x40f) return c + 0x50;
-  return c;
-}
-
-static uint32_t cp_upper(uint32_t c) {
-  if (c < 0x80) return c >= 'a' && c <= 'z' ? c - 32 : c;
-  if (c >= 0xe0 && c <= 0xfe && c != 0xf7) return c - 0x20;
-  if (c == 0xff) return 0x178;
-  if (c >= 0x100 && c <= 0x17f) {
-    if ((c <= 0x12f || (c >= 0x132 && c <= 0x137) || (c >= 0x14a && c <= 0x177)) && c % 2 == 1) return c - 1;
-    if (((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e)) && c % 2 == 0) return c - 1;
-    return c;
-  }
-  if (c >= 0x3b1 && c <= 0x3c9) return c == 0x3c2 ? 0x3a3 : c - 0x20;
-  if (c == 0x3ac) return 0x386;
-  if (c >= 0x3ad && c <= 0x3af) return c - 0x25;
-  if (c == 0x3cc) return 0x38c;
-  if (c == 0x3cd || c == 0x3ce) return c - 0x3f;
-  if (c >= 0x430 && c <= 0x44f) return c - 0x20;
-  if (c >= 0x450 && c <= 0x45f) return c - 0x50;
-  return c;
 }
 
 /* The first occurrence of needle[0..m) in hay[0..n) at or after `from`, or -1. */
@@ -470,7 +346,7 @@ static bool bi_len(Call *c, Value *out) {
 }
 
 /* Whether a code point is a letter with case (one the mappings change). */
-static bool cp_is_cased(uint32_t c) { return cp_lower(c) != c || cp_upper(c) != c; }
+static bool cp_is_cased(uint32_t c) { return utf8_lower(c) != c || utf8_upper(c) != c; }
 
 /* Whether the capital sigma at p[i..i+adv) ends a word: a cased letter
  * comes before it and none after it (so it lowers to final ς). */
@@ -506,7 +382,7 @@ static bool bi_case(Call *c, Value *out, bool upper) {
       i++;
       continue;
     }
-    uint32_t mapped = upper ? cp_upper(cp) : cp_lower(cp);
+    uint32_t mapped = upper ? utf8_upper(cp) : utf8_lower(cp);
     if (cp == 0x3a3 && !upper && sigma_is_final(p, s->len, i, adv)) mapped = 0x3c2; /* Σ -> ς */
     char enc[4];
     tb_put(&b, enc, utf8_encode(mapped, enc));
@@ -520,11 +396,11 @@ static bool bi_case(Call *c, Value *out, bool upper) {
 static void trim_bounds(const char *s, size_t n, size_t *start, size_t *end) {
   const unsigned char *p = (const unsigned char *)s;
   size_t a = 0, e = n, adv;
-  while (a < n && cp_is_space(utf8_decode(p + a, n - a, &adv))) a += adv;
+  while (a < n && utf8_is_space(utf8_decode(p + a, n - a, &adv))) a += adv;
   while (e > a) {
     size_t k = e - 1;
     while (k > a && (p[k] & 0xc0) == 0x80) k--;
-    if (!cp_is_space(utf8_decode(p + k, e - k, &adv)) || k + adv != e) break;
+    if (!utf8_is_space(utf8_decode(p + k, e - k, &adv)) || k + adv != e) break;
     e = k;
   }
   *start = a;
@@ -770,8 +646,8 @@ static bool is_break(const uint32_t *cp, uint32_t b, int level) {
   case BREAK_LINE: return p == '\n';
   case BREAK_SENTENCE:
     if (p == 0x3002 || p == 0xff01 || p == 0xff1f) return true; /* 。！？ */
-    return cp_is_space(p) && b >= 2 && (cp[b - 2] == '.' || cp[b - 2] == '!' || cp[b - 2] == '?');
-  case BREAK_WORD: return cp_is_space(p);
+    return utf8_is_space(p) && b >= 2 && (cp[b - 2] == '.' || cp[b - 2] == '!' || cp[b - 2] == '?');
+  case BREAK_WORD: return utf8_is_space(p);
   }
   return false;
 }
@@ -842,7 +718,7 @@ static bool bi_tokens(Call *c, Value *out) {
   for (size_t i = 0; i < s->len; i += adv) {
     uint32_t ch = utf8_decode((const unsigned char *)s->data + i, s->len - i, &adv);
     cps++;
-    bool space = cp_is_space(ch);
+    bool space = utf8_is_space(ch);
     if (!space && !in_word) words++;
     in_word = !space;
   }
@@ -1275,15 +1151,6 @@ static bool bi_format_date(Call *c, Value *out) {
   return true;
 }
 
-/* Decode s[0..n) into code points; returns a malloc'd array of *count. */
-static uint32_t *decode_all(const char *s, size_t n, size_t *count) {
-  uint32_t *cp = xmalloc(sizeof(uint32_t) * (n ? n : 1));
-  size_t k = 0, adv;
-  for (size_t i = 0; i < n; i += adv) cp[k++] = utf8_decode((const unsigned char *)s + i, n - i, &adv);
-  *count = k;
-  return cp;
-}
-
 /* similarity(a, b): 1 - Levenshtein distance / the longer length, over code
  * points; 1.0 for two empty strings. The common prefix and suffix are
  * skipped first; the rest takes O(|a| * |b|) time and O(|b|) memory. */
@@ -1291,8 +1158,8 @@ static bool bi_similarity(Call *c, Value *out) {
   Str *sa, *sb;
   if (!arg_str(c, 0, &sa) || !arg_str(c, 1, &sb)) return false;
   size_t na, nb;
-  uint32_t *a = decode_all(sa->data, sa->len, &na);
-  uint32_t *b = decode_all(sb->data, sb->len, &nb);
+  uint32_t *a = utf8_decode_all(sa->data, sa->len, &na);
+  uint32_t *b = utf8_decode_all(sb->data, sb->len, &nb);
   size_t longer = na > nb ? na : nb;
   if (longer == 0) {
     free(a);
