@@ -5,8 +5,9 @@
  * already typed the call, so that a bad bytecode file gives an error rather
  * than a crash. Strings are UTF-8; functions that count or cut text work in
  * code points. Regular expressions are compiled by PCRE2 (with UTF and
- * invalid-UTF tolerance) and kept in a small LRU cache in the caller's
- * BuiltinCtx; there is no global state. */
+ * invalid-UTF tolerance) and JSON Schemas by json_schema.c; both are kept in
+ * small LRU caches in the caller's BuiltinCtx, keyed by their text. There is
+ * no global state. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "builtins.h"
 
@@ -19,8 +20,11 @@
 #include <time.h>
 
 #include "arena.h"
+#include "json_read.h"
+#include "json_schema.h"
 #include "json_value.h"
 #include "textbuf.h"
+#include "textsim.h"
 #include "utf8.h"
 
 /* ---- the table ---------------------------------------------------------------------------------- */
@@ -49,21 +53,33 @@ void builtin_arity(BuiltinId id, uint32_t *min_args, uint32_t *max_args) {
   *max_args = (unsigned)id < BI_COUNT ? BUILTINS[id].max_args : 0;
 }
 
-/* ---- the regex cache ------------------------------------------------------------------------------ */
+/* ---- the caches of compiled patterns and schemas ---------------------------------------------------- */
 
 #define REGEX_CACHE_SIZE 32
+#define SCHEMA_CACHE_SIZE 8
 
-typedef struct RegexEntry {
-  char *pattern;          /* malloc'd copy, NULL when the slot is empty */
+/* The key of a cache entry: the text the entry was compiled from. */
+typedef struct CacheKey {
+  char *text;             /* malloc'd copy, NULL when the slot is empty */
   size_t len;
   uint32_t hash;
   uint64_t used;          /* tick of the last use, for LRU eviction */
+} CacheKey;
+
+typedef struct RegexEntry {
+  CacheKey key;           /* first: entries are found through their keys */
   pcre2_code *re;
   pcre2_match_data *md;
 } RegexEntry;
 
+typedef struct SchemaEntry {
+  CacheKey key;
+  JsonSchema *schema;
+} SchemaEntry;
+
 struct BuiltinCtx {
   RegexEntry regex[REGEX_CACHE_SIZE];
+  SchemaEntry schema[SCHEMA_CACHE_SIZE];
   uint64_t tick;
 };
 
@@ -74,16 +90,52 @@ BuiltinCtx *builtin_ctx_new(void) {
 }
 
 static void regex_entry_clear(RegexEntry *e) {
-  free(e->pattern);
+  free(e->key.text);
   if (e->md) pcre2_match_data_free(e->md);
   if (e->re) pcre2_code_free(e->re);
+  memset(e, 0, sizeof *e);
+}
+
+static void schema_entry_clear(SchemaEntry *e) {
+  free(e->key.text);
+  json_schema_free(e->schema);
   memset(e, 0, sizeof *e);
 }
 
 void builtin_ctx_free(BuiltinCtx *ctx) {
   if (!ctx) return;
   for (int i = 0; i < REGEX_CACHE_SIZE; i++) regex_entry_clear(&ctx->regex[i]);
+  for (int i = 0; i < SCHEMA_CACHE_SIZE; i++) schema_entry_clear(&ctx->schema[i]);
   free(ctx);
+}
+
+/* Find `s` among the n entries at `entries`, `stride` bytes apart, each
+ * starting with its CacheKey: the entry holding it (*hit), else the one to
+ * replace (an empty slot, or the least recently used). Marks it used. */
+static CacheKey *cache_find(BuiltinCtx *ctx, void *entries, size_t stride, size_t n, Str *s, bool *hit) {
+  uint32_t h = str_hash(s);
+  CacheKey *victim = entries;
+  ctx->tick++;
+  *hit = false;
+  for (size_t i = 0; i < n; i++) {
+    CacheKey *k = (CacheKey *)((char *)entries + i * stride);
+    if (k->text && k->hash == h && k->len == s->len && memcmp(k->text, s->data, s->len) == 0) {
+      k->used = ctx->tick;
+      *hit = true;
+      return k;
+    }
+    if (!k->text ? victim->text != NULL : (victim->text && k->used < victim->used)) victim = k;
+  }
+  return victim;
+}
+
+/* Make the (cleared) entry `k` the one for `s`. */
+static void cache_key_set(BuiltinCtx *ctx, CacheKey *k, Str *s) {
+  k->text = xmalloc(s->len + 1);
+  memcpy(k->text, s->data, s->len + 1);
+  k->len = s->len;
+  k->hash = str_hash(s);
+  k->used = ctx->tick;
 }
 
 /* ---- text buffers --------------------------------------------------------------------------------- */
@@ -520,18 +572,10 @@ static bool bi_affix(Call *c, Value *out, bool end) {
 /* The compiled form of `pattern`, from the cache or compiled now (NULL and
  * an error when PCRE2 refuses it). */
 static RegexEntry *regex_get(Call *c, Str *pattern) {
-  BuiltinCtx *ctx = c->ctx;
-  uint32_t h = str_hash(pattern);
-  RegexEntry *victim = &ctx->regex[0];
-  ctx->tick++;
-  for (int i = 0; i < REGEX_CACHE_SIZE; i++) {
-    RegexEntry *e = &ctx->regex[i];
-    if (e->pattern && e->hash == h && e->len == pattern->len && memcmp(e->pattern, pattern->data, e->len) == 0) {
-      e->used = ctx->tick;
-      return e;
-    }
-    if (!e->pattern ? victim->pattern != NULL : (victim->pattern && e->used < victim->used)) victim = e;
-  }
+  bool hit;
+  RegexEntry *victim =
+      (RegexEntry *)cache_find(c->ctx, c->ctx->regex, sizeof(RegexEntry), REGEX_CACHE_SIZE, pattern, &hit);
+  if (hit) return victim;
   int code;
   PCRE2_SIZE at;
   pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern->data, pattern->len, PCRE2_UTF | PCRE2_MATCH_INVALID_UTF,
@@ -547,11 +591,7 @@ static RegexEntry *regex_get(Call *c, Str *pattern) {
   }
   pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* optional: matching works without it */
   regex_entry_clear(victim);
-  victim->pattern = xmalloc(pattern->len + 1);
-  memcpy(victim->pattern, pattern->data, pattern->len + 1);
-  victim->len = pattern->len;
-  victim->hash = h;
-  victim->used = ctx->tick;
+  cache_key_set(c->ctx, &victim->key, pattern);
   victim->re = re;
   victim->md = pcre2_match_data_create_from_pattern(re, NULL);
   if (!victim->md) flow_oom();
@@ -637,7 +677,7 @@ static bool bi_paragraphs(Call *c, Value *out) {
 enum { BREAK_PARAGRAPH, BREAK_LINE, BREAK_SENTENCE, BREAK_WORD, BREAK_LEVELS };
 
 /* Whether a chunk may end right before code point `b` at `level`. */
-static bool is_break(const uint32_t *cp, uint32_t b, int level) {
+static bool is_break(const uint32_t *cp, uint64_t b, int level) {
   if (b < 1) return false;
   uint32_t p = cp[b - 1];
   switch (level) {
@@ -652,59 +692,96 @@ static bool is_break(const uint32_t *cp, uint32_t b, int level) {
   return false;
 }
 
-/* chunk(text, max_chars, overlap): consecutive pieces of at most max_chars
- * code points. Each piece ends at the best boundary in the second half of
- * its window: after a blank line, else after a line, else after a
- * sentence, else after white space; with none, at exactly max_chars. The
- * next piece starts `overlap` code points before the end of the previous
- * one. With overlap 0 the pieces concatenate back to the text. */
-static bool bi_chunk(Call *c, Value *out) {
-  Str *s;
-  int64_t max, overlap = 0;
-  if (!arg_str(c, 0, &s) || !arg_int(c, 1, &max)) return false;
-  if (c->nargs > 2 && !arg_int(c, 2, &overlap)) return false;
-  if (max <= 0) return fail(c, "`chunk` expects a positive max_chars, found %lld", (long long)max);
-  if (overlap < 0) return fail(c, "`chunk` expects an overlap of 0 or more, found %lld", (long long)overlap);
-  if (overlap >= max)
-    return fail(c, "`chunk` expects an overlap smaller than max_chars (%lld), found %lld", (long long)max,
-                (long long)overlap);
-  /* Code points and their byte offsets (offs[n] = the length). */
-  size_t n; /* invalid bytes decode one each, so allocate per byte */
-  uint32_t *cp = xmalloc(sizeof(uint32_t) * ((size_t)s->len + 1));
-  uint32_t *offs = xmalloc(sizeof(uint32_t) * ((size_t)s->len + 1));
+/* Where a piece that may end anywhere in [lo, end] ends: at the last
+ * boundary of the best level found there (a blank line, else a line break,
+ * else a sentence end, else white space), or at `end` when there is none. */
+static uint64_t best_cut(const uint32_t *cp, uint64_t lo, uint64_t end) {
+  for (int level = 0; level < BREAK_LEVELS; level++)
+    for (uint64_t b = end; b >= lo && b > 0; b--)
+      if (is_break(cp, b, level)) return b;
+  return end;
+}
+
+/* A text being chunked: its code points and their byte offsets (offs[n] is
+ * the length). An invalid byte counts as one code point. */
+typedef struct Decoded {
+  uint32_t *cp, *offs;
+  size_t n;
+} Decoded;
+
+static Decoded decode_offsets(const Str *s) {
+  Decoded d; /* invalid bytes decode one each, so allocate per byte */
+  d.cp = xmalloc(sizeof(uint32_t) * ((size_t)s->len + 1));
+  d.offs = xmalloc(sizeof(uint32_t) * ((size_t)s->len + 1));
   size_t k = 0, adv;
   for (size_t i = 0; i < s->len; i += adv, k++) {
-    offs[k] = (uint32_t)i;
-    cp[k] = utf8_decode((const unsigned char *)s->data + i, s->len - i, &adv);
+    d.offs[k] = (uint32_t)i;
+    d.cp[k] = utf8_decode((const unsigned char *)s->data + i, s->len - i, &adv);
   }
-  n = k; /* invalid bytes count one each */
-  offs[n] = s->len;
+  d.n = k;
+  d.offs[k] = (uint32_t)s->len;
+  return d;
+}
+
+/* The arguments of chunk and chunk_tokens: the text, a positive size and an
+ * overlap in 0 .. size - 1. `unit` names the size in messages. */
+static bool chunk_args(Call *c, Str **s, int64_t *max, int64_t *overlap, const char *unit) {
+  *overlap = 0;
+  if (!arg_str(c, 0, s) || !arg_int(c, 1, max)) return false;
+  if (c->nargs > 2 && !arg_int(c, 2, overlap)) return false;
+  const char *name = BUILTINS[c->id].name;
+  if (*max <= 0) return fail(c, "`%s` expects a positive %s, found %lld", name, unit, (long long)*max);
+  if (*overlap < 0) return fail(c, "`%s` expects an overlap of 0 or more, found %lld", name, (long long)*overlap);
+  if (*overlap >= *max)
+    return fail(c, "`%s` expects an overlap smaller than %s (%lld), found %lld", name, unit, (long long)*max,
+                (long long)*overlap);
+  return true;
+}
+
+/* chunk(text, max_chars, overlap): consecutive pieces of at most max_chars
+ * code points. Each piece ends at the best boundary (best_cut) in the second
+ * half of its window. The next piece starts `overlap` code points before the
+ * end of the previous one. With overlap 0 the pieces concatenate back to the
+ * text. */
+static bool bi_chunk(Call *c, Value *out) {
+  Str *s;
+  int64_t max, overlap;
+  if (!chunk_args(c, &s, &max, &overlap, "max_chars")) return false;
+  Decoded d = decode_offsets(s);
   Value lv = value_list(0);
-  uint64_t start = 0;
+  uint64_t start = 0, n = d.n;
   while (start < n) {
     if (n - start <= (uint64_t)max) {
-      push_str(lv, s->data + offs[start], offs[n] - offs[start]);
+      push_str(lv, s->data + d.offs[start], d.offs[n] - d.offs[start]);
       break;
     }
     uint64_t end = start + (uint64_t)max;
     uint64_t lo = start + ((uint64_t)max / 2 > (uint64_t)overlap + 1 ? (uint64_t)max / 2 : (uint64_t)overlap + 1);
-    uint64_t cut = 0; /* lo > start, so 0 means none found */
-    for (int level = 0; level < BREAK_LEVELS && !cut; level++) {
-      for (uint64_t b = end; b >= lo; b--) {
-        if (is_break(cp, (uint32_t)b, level)) {
-          cut = b;
-          break;
-        }
-      }
-    }
-    if (!cut) cut = end;
-    push_str(lv, s->data + offs[start], offs[cut] - offs[start]);
+    uint64_t cut = best_cut(d.cp, lo, end);
+    push_str(lv, s->data + d.offs[start], d.offs[cut] - d.offs[start]);
     start = cut - (uint64_t)overlap;
   }
-  free(cp);
-  free(offs);
+  free(d.cp);
+  free(d.offs);
   *out = lv;
   return true;
+}
+
+/* The running estimate of tokens(): code points and white-space separated
+ * words seen so far. Adding a code point raises the estimate by at most 1,
+ * and a text read backwards gets the same count. */
+typedef struct TokenEstimate {
+  size_t cps, words;
+  bool in_word;
+} TokenEstimate;
+
+static size_t estimate_add(TokenEstimate *t, uint32_t cp) {
+  bool space = utf8_is_space(cp);
+  t->cps++;
+  if (!space && !t->in_word) t->words++;
+  t->in_word = !space;
+  size_t est = (t->cps + 3) / 4;
+  return est > t->words ? est : t->words;
 }
 
 /* tokens(s): an estimate of the tokens a model's tokenizer would produce:
@@ -713,17 +790,68 @@ static bool bi_chunk(Call *c, Value *out) {
 static bool bi_tokens(Call *c, Value *out) {
   Str *s;
   if (!arg_str(c, 0, &s)) return false;
-  size_t cps = 0, words = 0, adv;
-  bool in_word = false;
-  for (size_t i = 0; i < s->len; i += adv) {
-    uint32_t ch = utf8_decode((const unsigned char *)s->data + i, s->len - i, &adv);
-    cps++;
-    bool space = utf8_is_space(ch);
-    if (!space && !in_word) words++;
-    in_word = !space;
+  TokenEstimate t = {0, 0, false};
+  size_t est = 0, adv;
+  for (size_t i = 0; i < s->len; i += adv) est = estimate_add(&t, utf8_decode((const unsigned char *)s->data + i, s->len - i, &adv));
+  *out = value_int((int64_t)est);
+  return true;
+}
+
+/* Whether a word starts at code point q (q >= 1): after white space, or
+ * next to a character of a script written without spaces. */
+static bool word_starts(const uint32_t *cp, uint64_t q) {
+  if (utf8_is_unspaced(cp[q]) || utf8_is_unspaced(cp[q - 1])) return true;
+  return utf8_is_space(cp[q - 1]) && !utf8_is_space(cp[q]);
+}
+
+/* Where the next piece of chunk_tokens starts after the piece [start, cut):
+ * the overlap is the whole words at the end of the piece that the estimate
+ * puts at no more than `overlap` tokens, so it starts at the first word
+ * start in the longest such tail; when that tail holds no word start (its
+ * last word alone is more), there is no overlap. The piece holds more than
+ * `overlap` tokens, so this is after `start`. */
+static uint64_t overlap_start(const Decoded *d, uint64_t start, uint64_t cut, int64_t overlap) {
+  if (overlap == 0) return cut;
+  TokenEstimate t = {0, 0, false};
+  uint64_t p = cut;
+  while (p > start && estimate_add(&t, d->cp[p - 1]) <= (uint64_t)overlap) p--;
+  for (uint64_t q = p; q < cut; q++)
+    if (word_starts(d->cp, q)) return q;
+  return cut;
+}
+
+/* chunk_tokens(text, max_tokens, overlap): like chunk, with sizes measured
+ * by the estimate of tokens(): every piece estimates at most max_tokens,
+ * and ends at the best boundary among the places where it would estimate at
+ * least half of max_tokens (and more than `overlap`). The next piece starts
+ * with about `overlap` tokens of the previous one (overlap_start). */
+static bool bi_chunk_tokens(Call *c, Value *out) {
+  Str *s;
+  int64_t max, overlap;
+  if (!chunk_args(c, &s, &max, &overlap, "max_tokens")) return false;
+  uint64_t enough = (uint64_t)max / 2 > (uint64_t)overlap + 1 ? (uint64_t)max / 2 : (uint64_t)overlap + 1;
+  Decoded d = decode_offsets(s);
+  Value lv = value_list(0);
+  uint64_t start = 0;
+  while (start < d.n) {
+    TokenEstimate t = {0, 0, false};
+    uint64_t end = start, lo = 0;
+    size_t est;
+    while (end < d.n && (est = estimate_add(&t, d.cp[end])) <= (uint64_t)max) {
+      end++;
+      if (!lo && est >= enough) lo = end;
+    }
+    if (end == d.n) {
+      push_str(lv, s->data + d.offs[start], d.offs[d.n] - d.offs[start]);
+      break;
+    }
+    uint64_t cut = best_cut(d.cp, lo ? lo : end, end);
+    push_str(lv, s->data + d.offs[start], d.offs[cut] - d.offs[start]);
+    start = overlap_start(&d, start, cut, overlap);
   }
-  size_t est = (cps + 3) / 4;
-  *out = value_int((int64_t)(est > words ? est : words));
+  free(d.cp);
+  free(d.offs);
+  *out = lv;
   return true;
 }
 
@@ -1200,6 +1328,96 @@ static bool bi_similarity(Call *c, Value *out) {
   return true;
 }
 
+/* ---- evaluation ------------------------------------------------------------------------------------------ */
+
+/* The compiled form of the schema text `text`, from the cache or compiled
+ * now (NULL and an error when it is not a schema the validator knows). */
+static JsonSchema *schema_get(Call *c, Str *text) {
+  bool hit;
+  SchemaEntry *victim =
+      (SchemaEntry *)cache_find(c->ctx, c->ctx->schema, sizeof(SchemaEntry), SCHEMA_CACHE_SIZE, text, &hit);
+  if (hit) return victim->schema;
+  char why[400];
+  JsonSchema *schema = json_schema_parse(text->data, text->len, why, sizeof why);
+  if (!schema) {
+    char found[96];
+    describe(c->img, c->args[1], found, sizeof found);
+    fail(c, "`valid_json` expects a JSON Schema as its second argument, found %s: %s", found, why);
+    return NULL;
+  }
+  schema_entry_clear(victim);
+  cache_key_set(c->ctx, &victim->key, text);
+  victim->schema = schema;
+  return schema;
+}
+
+/* valid_json(s) / valid_json(s, schema): whether s is one JSON text (RFC
+ * 8259; integers of any size), and whether it conforms to the schema. */
+static bool bi_valid_json(Call *c, Value *out) {
+  Str *s, *schema_text = NULL;
+  if (!arg_str(c, 0, &s) || (c->nargs > 1 && !arg_str(c, 1, &schema_text))) return false;
+  JsonSchema *schema = schema_text ? schema_get(c, schema_text) : NULL;
+  if (schema_text && !schema) return false;
+  json_t *j = json_read_opts(s->data, s->len, JSON_SCHEMA_TEXT_DEPTH, JSON_READ_BIG_INTEGERS, NULL);
+  if (!j || !schema) {
+    *out = value_bool(j != NULL);
+    json_decref(j);
+    return true;
+  }
+  char why[400];
+  JsonSchemaResult r = json_schema_check(schema, j, why, sizeof why);
+  json_decref(j);
+  if (r == JSON_SCHEMA_ERROR) return fail(c, "`valid_json` could not finish: %s", why);
+  *out = value_bool(r == JSON_SCHEMA_VALID);
+  return true;
+}
+
+/* approx(a, b, tol): a == b or |a - b| <= tol. Two ints compare exactly
+ * (their difference as an unsigned 64-bit number); otherwise in doubles, so
+ * NaN approximates nothing. tol must be 0 or more. */
+static bool bi_approx(Call *c, Value *out) {
+  for (uint32_t i = 0; i < 3; i++)
+    if (!is_number(c->args[i])) return bad_arg(c, i, "a number");
+  Value a = c->args[0], b = c->args[1], tol = c->args[2];
+  double t = num_value(tol);
+  if (!(t >= 0)) {
+    char found[96];
+    describe(c->img, tol, found, sizeof found);
+    return fail(c, "`approx` expects a tolerance of 0 or more, found %s", found);
+  }
+  bool near;
+  if (a.tag == V_INT && b.tag == V_INT) {
+    uint64_t diff = a.u.i >= b.u.i ? (uint64_t)a.u.i - (uint64_t)b.u.i : (uint64_t)b.u.i - (uint64_t)a.u.i;
+    near = tol.tag == V_INT ? diff <= (uint64_t)tol.u.i : t >= 18446744073709551616.0 || diff <= (uint64_t)t;
+  } else {
+    double x = num_value(a), y = num_value(b);
+    near = x == y || fabs(x - y) <= t;
+  }
+  *out = value_bool(near);
+  return true;
+}
+
+/* token_f1(a, b) and rouge_l(a, b): see textsim.h. */
+static bool bi_token_f1(Call *c, Value *out) {
+  Str *a, *b;
+  if (!arg_str(c, 0, &a) || !arg_str(c, 1, &b)) return false;
+  *out = value_float(textsim_token_f1(a->data, a->len, b->data, b->len));
+  return true;
+}
+
+static bool bi_rouge_l(Call *c, Value *out) {
+  Str *a, *b;
+  if (!arg_str(c, 0, &a) || !arg_str(c, 1, &b)) return false;
+  double f;
+  size_t ka, kb;
+  if (!textsim_rouge_l(a->data, a->len, b->data, b->len, &f, &ka, &kb))
+    return fail(c, "`rouge_l` expects texts whose differing parts make at most %u token pairs, found %zu x %zu "
+                   "tokens; compare shorter texts, such as chunk_tokens pieces",
+                TEXTSIM_MAX_LCS_CELLS, ka, kb);
+  *out = value_float(f);
+  return true;
+}
+
 /* ---- dispatch ------------------------------------------------------------------------------------------ */
 
 bool builtin_call(BuiltinCtx *ctx, const Image *img, BuiltinId id, const Value *args, uint32_t nargs,
@@ -1249,6 +1467,11 @@ bool builtin_call(BuiltinCtx *ctx, const Image *img, BuiltinId id, const Value *
   case BI_SORT_BY_KEYS: return bi_sort_by_keys(&c, out);
   case BI_ZIP: return bi_zip(&c, out);
   case BI_FORMAT_DATE: return bi_format_date(&c, out);
+  case BI_VALID_JSON: return bi_valid_json(&c, out);
+  case BI_APPROX: return bi_approx(&c, out);
+  case BI_TOKEN_F1: return bi_token_f1(&c, out);
+  case BI_ROUGE_L: return bi_rouge_l(&c, out);
+  case BI_CHUNK_TOKENS: return bi_chunk_tokens(&c, out);
   case BI_COUNT: break;
   }
   return fail(&c, "unknown built-in function #%d", (int)id);

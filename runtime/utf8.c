@@ -88,6 +88,11 @@ bool utf8_is_space(uint32_t c) {
          c == 0x3000 || c == 0xfeff;
 }
 
+bool utf8_is_unspaced(uint32_t c) {
+  return (c >= 0x3040 && c <= 0x30ff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0x4e00 && c <= 0x9fff) ||
+         (c >= 0xf900 && c <= 0xfaff) || (c >= 0x20000 && c <= 0x2ffff);
+}
+
 /* Simple case mapping for ASCII, Latin-1, Latin Extended-A, Greek and
  * Cyrillic; other code points map to themselves. */
 uint32_t utf8_lower(uint32_t c) {

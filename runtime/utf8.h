@@ -32,6 +32,11 @@ size_t utf8_offset(const char *s, size_t n, size_t k);
 /* Whether `c` is Unicode White_Space (or the byte-order mark U+FEFF). */
 bool utf8_is_space(uint32_t c);
 
+/* Whether `c` belongs to a script written without spaces between words:
+ * Han ideographs (U+3400-U+4DBF, U+4E00-U+9FFF, U+F900-U+FAFF,
+ * U+20000-U+2FFFF), hiragana and katakana (U+3040-U+30FF). */
+bool utf8_is_unspaced(uint32_t c);
+
 /* The lower-case and upper-case forms of `c` (see above for the coverage). */
 uint32_t utf8_lower(uint32_t c);
 uint32_t utf8_upper(uint32_t c);
