@@ -194,6 +194,8 @@ static bool compile_number(Compiler *c, SNode *n, const json_t *j, const char *k
   return bad_keyword(c, n->where, kw, "a number", v);
 }
 
+/* The numeric bounds, multipleOf and the counts of strings, arrays and
+ * objects. */
 static bool compile_numbers(Compiler *c, SNode *n, const json_t *j) {
   if (!compile_number(c, n, j, "minimum", &n->minimum) || !compile_number(c, n, j, "maximum", &n->maximum) ||
       !compile_number(c, n, j, "exclusiveMinimum", &n->xminimum) ||
@@ -330,6 +332,8 @@ static bool compile_values(Compiler *c, SNode *n, const json_t *j) {
   return !t || compile_type(c, n, t);
 }
 
+/* Compile the schema `j` found at JSON pointer `where`, `depth` schemas
+ * below the top; NULL once an error was recorded. */
 static SNode *compile_node(Compiler *c, const json_t *j, const char *where, int depth) {
   SNode *n = ARENA_NEW(&c->s->arena, SNode);
   n->where = where;
@@ -356,6 +360,7 @@ static SNode *compile_node(Compiler *c, const json_t *j, const char *where, int 
 
 /* ---- references -------------------------------------------------------------------------------- */
 
+/* The value of a hex digit, or -1. */
 static int hex_value(char ch) {
   if (ch >= '0' && ch <= '9') return ch - '0';
   if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
@@ -589,6 +594,7 @@ static bool json_same(const json_t *a, const json_t *b) {
   }
 }
 
+/* A 64-bit finalizer (MurmurHash3's), to spread hash bits. */
 static uint64_t mix64(uint64_t x) {
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccdull;
@@ -596,6 +602,7 @@ static uint64_t mix64(uint64_t x) {
   return x;
 }
 
+/* FNV-1a of s[0..n). */
 static uint64_t bytes_hash(const char *s, size_t n) {
   uint64_t h = 0xcbf29ce484222325ull;
   for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
@@ -715,6 +722,7 @@ static bool verror(Validator *v, const char *fmt, ...) {
   return false;
 }
 
+/* Append a segment to the path; returns the length to go back to. */
 static size_t path_push(Validator *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static size_t path_push(Validator *v, const char *fmt, ...) {
   size_t mark = v->plen;
@@ -733,6 +741,7 @@ static void path_pop(Validator *v, size_t mark) {
   if (mark < sizeof v->path) v->path[mark] = '\0';
 }
 
+/* Whether a key can be written .key in a path. */
 static bool is_ident(const char *s) {
   if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'))) return false;
   for (s++; *s; s++)
@@ -874,6 +883,7 @@ static bool is_multiple(const json_t *x, const json_t *m) {
   return fabs(q - round(q)) <= 8 * DBL_EPSILON * fmax(1.0, fabs(q));
 }
 
+/* The keywords of numbers: bounds and multipleOf. */
 static bool check_number(Validator *v, const SNode *n, const json_t *j) {
   if (n->minimum && num_cmp(j, n->minimum) < 0)
     return FAIL(v, 0, "expected a number >= %s, found %s", NUM(n->minimum), FOUND(j));
@@ -888,6 +898,7 @@ static bool check_number(Validator *v, const SNode *n, const json_t *j) {
   return true;
 }
 
+/* The keywords of strings: lengths in code points and pattern. */
 static bool check_string(Validator *v, const SNode *n, const json_t *j) {
   const char *s = json_string_value(j);
   size_t bytes = json_string_length(j);
@@ -912,6 +923,8 @@ static bool check_string(Validator *v, const SNode *n, const json_t *j) {
   return verror(v, "could not finish matching the pattern \"%.60s\": %s", n->pattern_text, (const char *)msg);
 }
 
+/* The keywords of arrays: counts, uniqueItems, then each item against
+ * prefixItems or items. */
 static bool check_array(Validator *v, const SNode *n, const json_t *j) {
   size_t count = json_array_size(j);
   if (n->min_items >= 0 && count < (uint64_t)n->min_items)
@@ -966,6 +979,7 @@ static bool check_property(Validator *v, const SNode *n, const char *key, const 
   return ok;
 }
 
+/* The keywords of objects: counts, required, then each property. */
 static bool check_object(Validator *v, const SNode *n, const json_t *j) {
   size_t count = json_object_size(j);
   if (n->min_props >= 0 && count < (uint64_t)n->min_props)
@@ -1084,6 +1098,8 @@ static bool check_applicators(Validator *v, const SNode *n, const json_t *j) {
   return !inner || FAIL(v, 0, "expected a value that does not match the schema of `not`, found %s", FOUND(j));
 }
 
+/* Whether `j` conforms to the schema `n`; stops at the first violation.
+ * Every application of an object schema counts against the limits. */
 static bool validate(Validator *v, const SNode *n, const json_t *j) {
   if (n->boolean == 1) return true;
   if (n->boolean == 0) return FAIL(v, 0, "expected no value here (the schema is false), found %s", FOUND(j));

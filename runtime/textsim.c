@@ -24,6 +24,7 @@ static const uint32_t SEPARATORS[][2] = {
     {0xff3b, 0xff40},   {0xff5b, 0xff65},   {0xfff0, 0xffff}, {0x1f000, 0x1faff},
 };
 
+/* How code point `c` takes part in tokens (see textsim.h). */
 static CpClass cp_class(uint32_t c) {
   if (c < 0x80)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ? CP_WORD : CP_SEP;
@@ -43,6 +44,7 @@ typedef struct Tokens {
   size_t n, cap;
 } Tokens;
 
+/* Start a token at the current end of the text. */
 static void tokens_mark(Tokens *t) {
   if (t->n + 2 > t->cap) {
     t->cap = t->cap ? t->cap * 2 : 64;
