@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check_internal.h"
+#include "json_schema.h"
 #include "suggest.h"
 
 static Type *check_expr_inner(Checker *c, Expr *e, Type *expected);
@@ -726,8 +727,8 @@ static Type *check_expr_inner(Checker *c, Expr *e, Type *expected) {
 /* ---- built-in functions ------------------------------------------------------------------ */
 
 /* Signature letters: s string, i int, f float (an int is accepted), b bool,
- * S string[], m model binding. The result letter follows '>'. Builtins
- * marked '*' are checked by code below. */
+ * S string[], m model binding; parameters after '|' may be left out. The
+ * result letter follows '>'. Builtins marked '*' are checked by code below. */
 typedef struct Builtin {
   const char *name;
   const char *sig;
@@ -747,7 +748,8 @@ static const Builtin BUILTINS[] = {
   {"json", "*", NULL},        {"str", "*", NULL},           {"int", "*", NULL},
   {"float", "*", NULL},       {"format", "fi>s", NULL},     {"judge", "ms>f", NULL},
   {"similarity", "ss>f", NULL},  {"format_date", "ss>s", NULL}, {"zip", "*", NULL},
-  {"pass_rate", "*", NULL},
+  {"valid_json", "s|s>b", NULL}, {"approx", "fff>b", NULL},    {"token_f1", "ss>f", NULL},
+  {"rouge_l", "ss>f", NULL},     {"chunk_tokens", "si>S", "overlap:i"}, {"pass_rate", "*", NULL},
 };
 #define NBUILTINS (sizeof BUILTINS / sizeof BUILTINS[0])
 
@@ -778,13 +780,18 @@ static Type *letter_type(Checker *c, char l) {
   return &c->tt.error;
 }
 
-/* Report a wrong argument count for a built-in. */
-static Type *builtin_arity(Checker *c, Expr *e, const char *name, const char *want) {
+/* Report a wrong argument count for a built-in; returns the diagnostic. */
+static Diag *builtin_arity_diag(Checker *c, Expr *e, const char *name, const char *want) {
   Diag *d = diag_add(c->diags, DIAG_E0202, e->span, "`%s` takes %s, found %u argument%s", name, want,
                      e->u.call.nargs, e->u.call.nargs == 1 ? "" : "s");
   diag_set_label(d, "wrong number of arguments");
   for (unsigned i = 0; i < e->u.call.nargs; i++)
     if (!e->u.call.args[i].value->type) check_expr(c, e->u.call.args[i].value, NULL);
+  return d;
+}
+
+static Type *builtin_arity(Checker *c, Expr *e, const char *name, const char *want) {
+  builtin_arity_diag(c, e, name, want);
   return &c->tt.error;
 }
 
@@ -811,6 +818,71 @@ static void check_regex(Checker *c, Expr *pattern) {
   diag_set_help(d, "in a flow string a backslash is written twice: \"\\\\d+\" is the pattern \\d+");
 }
 
+/* A constant schema given to `valid_json` is compiled now, by the validator
+ * the runtime uses, so a schema that is not JSON, or uses a keyword of the
+ * subset wrongly, fails `flowc check`. */
+static void check_schema(Checker *c, Expr *schema) {
+  const char *text = expr_const_string(schema);
+  if (!text) return;
+  size_t len = schema->u.str.nparts ? schema->u.str.parts[0].len : 0;
+  char why[400];
+  JsonSchema *s = json_schema_parse(text, len, why, sizeof why);
+  if (s) {
+    json_schema_free(s);
+    return;
+  }
+  Diag *d = diag_add(c->diags, DIAG_E0216, schema->span, "invalid JSON Schema: %s", why);
+  diag_set_label(d, "`valid_json` cannot check values against this");
+  if (strncmp(why, "the schema is not JSON", 22) == 0)
+    diag_set_help(d, "in a triple-quoted string \"\"\"{\"type\": \"object\"}\"\"\" the quotes of the JSON need no "
+                     "backslashes");
+  else
+    diag_add_note(d, "`valid_json` understands a subset of JSON Schema 2020-12 (docs/language.md §5.1)");
+}
+
+/* A constant number argument that must be at least `min` (E0304). */
+static void check_at_least(Checker *c, Expr *arg, double min, const char *param, const char *fn) {
+  double x;
+  bool is_int;
+  if (!arg || (arg->type && type_is_error(arg->type)) || !expr_const_number(arg, &x, &is_int) || x >= min) return;
+  Diag *d = diag_add(c->diags, DIAG_E0304, arg->span, "`%s` of `%s` must be at least %g, found %g", param, fn, min, x);
+  diag_set_label(d, "out of range");
+}
+
+/* The argument of a call bound to positional parameter `pos` or, when
+ * `name` is not NULL, given by that name; NULL when there is none. */
+static Expr *call_arg(Expr *e, unsigned pos, const char *name) {
+  unsigned k = 0;
+  for (unsigned i = 0; i < e->u.call.nargs; i++) {
+    Arg *a = &e->u.call.args[i];
+    if (a->name.name ? (name && strcmp(a->name.name, name) == 0) : k++ == pos) return a->value;
+  }
+  return NULL;
+}
+
+/* Constant arguments that would fail every call at run time: a pattern
+ * (E0215), a schema (E0216), a negative tolerance or a chunk size out of
+ * range (E0304). */
+static void check_constant_args(Checker *c, Expr *e, const char *fn) {
+  Expr *second = call_arg(e, 1, NULL);
+  if (!strcmp(fn, "matches") && second) check_regex(c, second);
+  if (!strcmp(fn, "valid_json") && second) check_schema(c, second);
+  if (!strcmp(fn, "approx")) check_at_least(c, call_arg(e, 2, NULL), 0, "tol", fn);
+  if (strcmp(fn, "chunk") != 0 && strcmp(fn, "chunk_tokens") != 0) return;
+  const char *size = fn[5] ? "max_tokens" : "max_chars";
+  Expr *max = call_arg(e, 1, NULL), *overlap = call_arg(e, 2, "overlap");
+  check_at_least(c, max, 1, size, fn);
+  check_at_least(c, overlap, 0, "overlap", fn);
+  double m, o;
+  bool is_int;
+  if (max && overlap && expr_const_number(max, &m, &is_int) && expr_const_number(overlap, &o, &is_int) && m >= 1 &&
+      o >= m) {
+    Diag *d = diag_add(c->diags, DIAG_E0304, overlap->span, "`overlap` of `%s` must be smaller than %s (%g), found %g",
+                       fn, size, m, o);
+    diag_set_label(d, "out of range");
+  }
+}
+
 /* The model argument of `judge`: a name that must denote a model binding.
  * Returns false when it was reported. */
 static bool check_model_arg(Checker *c, Expr *arg, const char *fn) {
@@ -828,9 +900,12 @@ static bool check_model_arg(Checker *c, Expr *arg, const char *fn) {
 }
 
 static Type *check_fixed_builtin(Checker *c, Expr *e, const Builtin *b) {
-  const char *sig = b->sig;
-  const char *arrow = strchr(sig, '>');
-  unsigned want = (unsigned)(arrow - sig), positional = 0;
+  char sig[16]; /* the parameter letters without the '|' */
+  const char *arrow = strchr(b->sig, '>'), *bar = strchr(b->sig, '|');
+  unsigned want = 0, least, positional = 0;
+  for (const char *p = b->sig; p < arrow; p++)
+    if (*p != '|') sig[want++] = *p;
+  least = bar && bar < arrow ? (unsigned)(bar - b->sig) : want;
   for (unsigned i = 0; i < e->u.call.nargs; i++) {
     Arg *a = &e->u.call.args[i];
     if (a->name.name) {
@@ -866,9 +941,17 @@ static Type *check_fixed_builtin(Checker *c, Expr *e, const Builtin *b) {
     if (sig[positional] == 'm') c->saw_model = outer;
     positional++;
   }
-  if (positional != want)
-    return builtin_arity(c, e, b->name, arena_printf(c->arena, "%u argument%s", want, want == 1 ? "" : "s"));
-  if (strcmp(b->name, "matches") == 0) check_regex(c, e->u.call.args[1].value);
+  if (positional < least || positional > want) {
+    Diag *d = builtin_arity_diag(c, e, b->name,
+                                 least < want ? arena_printf(c->arena, "%u to %u arguments", least, want)
+                                              : arena_printf(c->arena, "%u argument%s", want, want == 1 ? "" : "s"));
+    if (positional == want + 1 && b->named) { /* chunk(text, 500, 50) */
+      int n = (int)(strchr(b->named, ':') - b->named);
+      diag_set_help(d, "`%.*s` is given by name: `%s(..., %.*s: value)`", n, b->named, b->name, n, b->named);
+    }
+    return &c->tt.error;
+  }
+  check_constant_args(c, e, b->name);
   return letter_type(c, arrow[1]);
 }
 

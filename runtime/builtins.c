@@ -5,8 +5,9 @@
  * already typed the call, so that a bad bytecode file gives an error rather
  * than a crash. Strings are UTF-8; functions that count or cut text work in
  * code points. Regular expressions are compiled by PCRE2 (with UTF and
- * invalid-UTF tolerance) and kept in a small LRU cache in the caller's
- * BuiltinCtx; there is no global state. */
+ * invalid-UTF tolerance) and JSON Schemas by json_schema.c; both are kept in
+ * small LRU caches in the caller's BuiltinCtx, keyed by their text. There is
+ * no global state. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "builtins.h"
 
@@ -19,8 +20,12 @@
 #include <time.h>
 
 #include "arena.h"
+#include "json_read.h"
+#include "json_schema.h"
 #include "json_value.h"
 #include "textbuf.h"
+#include "textsim.h"
+#include "utf8.h"
 
 /* ---- the table ---------------------------------------------------------------------------------- */
 
@@ -48,21 +53,33 @@ void builtin_arity(BuiltinId id, uint32_t *min_args, uint32_t *max_args) {
   *max_args = (unsigned)id < BI_COUNT ? BUILTINS[id].max_args : 0;
 }
 
-/* ---- the regex cache ------------------------------------------------------------------------------ */
+/* ---- the caches of compiled patterns and schemas ---------------------------------------------------- */
 
 #define REGEX_CACHE_SIZE 32
+#define SCHEMA_CACHE_SIZE 8
 
-typedef struct RegexEntry {
-  char *pattern;          /* malloc'd copy, NULL when the slot is empty */
+/* The key of a cache entry: the text the entry was compiled from. */
+typedef struct CacheKey {
+  char *text;             /* malloc'd copy, NULL when the slot is empty */
   size_t len;
   uint32_t hash;
   uint64_t used;          /* tick of the last use, for LRU eviction */
+} CacheKey;
+
+typedef struct RegexEntry {
+  CacheKey key;           /* first: entries are found through their keys */
   pcre2_code *re;
   pcre2_match_data *md;
 } RegexEntry;
 
+typedef struct SchemaEntry {
+  CacheKey key;
+  JsonSchema *schema;
+} SchemaEntry;
+
 struct BuiltinCtx {
   RegexEntry regex[REGEX_CACHE_SIZE];
+  SchemaEntry schema[SCHEMA_CACHE_SIZE];
   uint64_t tick;
 };
 
@@ -73,16 +90,52 @@ BuiltinCtx *builtin_ctx_new(void) {
 }
 
 static void regex_entry_clear(RegexEntry *e) {
-  free(e->pattern);
+  free(e->key.text);
   if (e->md) pcre2_match_data_free(e->md);
   if (e->re) pcre2_code_free(e->re);
+  memset(e, 0, sizeof *e);
+}
+
+static void schema_entry_clear(SchemaEntry *e) {
+  free(e->key.text);
+  json_schema_free(e->schema);
   memset(e, 0, sizeof *e);
 }
 
 void builtin_ctx_free(BuiltinCtx *ctx) {
   if (!ctx) return;
   for (int i = 0; i < REGEX_CACHE_SIZE; i++) regex_entry_clear(&ctx->regex[i]);
+  for (int i = 0; i < SCHEMA_CACHE_SIZE; i++) schema_entry_clear(&ctx->schema[i]);
   free(ctx);
+}
+
+/* Find `s` among the n entries at `entries`, `stride` bytes apart, each
+ * starting with its CacheKey: the entry holding it (*hit), else the one to
+ * replace (an empty slot, or the least recently used). Marks it used. */
+static CacheKey *cache_find(BuiltinCtx *ctx, void *entries, size_t stride, size_t n, Str *s, bool *hit) {
+  uint32_t h = str_hash(s);
+  CacheKey *victim = entries;
+  ctx->tick++;
+  *hit = false;
+  for (size_t i = 0; i < n; i++) {
+    CacheKey *k = (CacheKey *)((char *)entries + i * stride);
+    if (k->text && k->hash == h && k->len == s->len && memcmp(k->text, s->data, s->len) == 0) {
+      k->used = ctx->tick;
+      *hit = true;
+      return k;
+    }
+    if (!k->text ? victim->text != NULL : (victim->text && k->used < victim->used)) victim = k;
+  }
+  return victim;
+}
+
+/* Make the (cleared) entry `k` the one for `s`. */
+static void cache_key_set(BuiltinCtx *ctx, CacheKey *k, Str *s) {
+  k->text = xmalloc(s->len + 1);
+  memcpy(k->text, s->data, s->len + 1);
+  k->len = s->len;
+  k->hash = str_hash(s);
+  k->used = ctx->tick;
 }
 
 /* ---- text buffers --------------------------------------------------------------------------------- */
@@ -92,131 +145,6 @@ static Value tb_value(TextBuf *b) {
   Value v = value_str(b->data ? b->data : "", b->len);
   free(b->data);
   return v;
-}
-
-/* ---- UTF-8 ---------------------------------------------------------------------------------------- */
-
-/* Decode the code point at p[0..n) (n >= 1); *adv gets its length. Invalid
- * bytes decode as U+FFFD one at a time. */
-static uint32_t utf8_decode(const unsigned char *p, size_t n, size_t *adv) {
-  unsigned char c = p[0];
-  if (c < 0x80) {
-    *adv = 1;
-    return c;
-  }
-  if (c >= 0xc2 && c <= 0xdf && n >= 2 && (p[1] & 0xc0) == 0x80) {
-    *adv = 2;
-    return ((uint32_t)(c & 0x1f) << 6) | (p[1] & 0x3f);
-  }
-  if (c >= 0xe0 && c <= 0xef && n >= 3 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80) {
-    uint32_t cp = ((uint32_t)(c & 0x0f) << 12) | ((uint32_t)(p[1] & 0x3f) << 6) | (p[2] & 0x3f);
-    if (cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff)) {
-      *adv = 3;
-      return cp;
-    }
-  }
-  if (c >= 0xf0 && c <= 0xf4 && n >= 4 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
-      (p[3] & 0xc0) == 0x80) {
-    uint32_t cp = ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(p[1] & 0x3f) << 12) |
-                  ((uint32_t)(p[2] & 0x3f) << 6) | (p[3] & 0x3f);
-    if (cp >= 0x10000 && cp <= 0x10ffff) {
-      *adv = 4;
-      return cp;
-    }
-  }
-  *adv = 1;
-  return 0xfffd;
-}
-
-static size_t utf8_encode(uint32_t cp, char *out) {
-  if (cp < 0x80) {
-    out[0] = (char)cp;
-    return 1;
-  }
-  if (cp < 0x800) {
-    out[0] = (char)(0xc0 | (cp >> 6));
-    out[1] = (char)(0x80 | (cp & 0x3f));
-    return 2;
-  }
-  if (cp < 0x10000) {
-    out[0] = (char)(0xe0 | (cp >> 12));
-    out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    out[2] = (char)(0x80 | (cp & 0x3f));
-    return 3;
-  }
-  out[0] = (char)(0xf0 | (cp >> 18));
-  out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-  out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-  out[3] = (char)(0x80 | (cp & 0x3f));
-  return 4;
-}
-
-/* The number of code points in s[0..n): the bytes that do not continue a
- * sequence. */
-static size_t utf8_count(const char *s, size_t n) {
-  size_t count = 0;
-  for (size_t i = 0; i < n; i++) count += ((unsigned char)s[i] & 0xc0) != 0x80;
-  return count;
-}
-
-/* The byte offset of code point `k` in s[0..n) (n when k is past the end). */
-static size_t utf8_offset(const char *s, size_t n, size_t k) {
-  if (k == 0) return 0;
-  size_t seen = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (((unsigned char)s[i] & 0xc0) != 0x80) {
-      if (seen == k) return i;
-      seen++;
-    }
-  }
-  return n;
-}
-
-/* Unicode White_Space (and the byte-order mark). */
-static bool cp_is_space(uint32_t c) {
-  return (c >= 0x09 && c <= 0x0d) || c == 0x20 || c == 0x85 || c == 0xa0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f ||
-         c == 0x3000 || c == 0xfeff;
-}
-
-/* Simple case mapping for ASCII, Latin-1, Latin Extended-A, Greek and
- * Cyrillic; other code points map to themselves. */
-static uint32_t cp_lower(uint32_t c) {
-  if (c < 0x80) return c >= 'A' && c <= 'Z' ? c + 32 : c;
-  if (c >= 0xc0 && c <= 0xde && c != 0xd7) return c + 0x20;
-  if (c >= 0x100 && c <= 0x17f) {
-    if (c == 0x178) return 0xff;
-    if ((c <= 0x12f || (c >= 0x132 && c <= 0x137) || (c >= 0x14a && c <= 0x177)) && c % 2 == 0) return c + 1;
-    if (((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e)) && c % 2 == 1) return c + 1;
-    return c;
-  }
-  if (c >= 0x391 && c <= 0x3a9 && c != 0x3a2) return c + 0x20;
-  if (c == 0x386) return 0x3ac;
-  if (c >= 0x388 && c <= 0x38a) return c + 0x25;
-  if (c == 0x38c) return 0x3cc;
-  if (c == 0x38e || c == 0x38f) return c + 0x3f;
-  if (c >= 0x410 && c <= 0x42f) return c + 0x20;
-  if (c >= 0x400 && c <= 0x40f) return c + 0x50;
-  return c;
-}
-
-static uint32_t cp_upper(uint32_t c) {
-  if (c < 0x80) return c >= 'a' && c <= 'z' ? c - 32 : c;
-  if (c >= 0xe0 && c <= 0xfe && c != 0xf7) return c - 0x20;
-  if (c == 0xff) return 0x178;
-  if (c >= 0x100 && c <= 0x17f) {
-    if ((c <= 0x12f || (c >= 0x132 && c <= 0x137) || (c >= 0x14a && c <= 0x177)) && c % 2 == 1) return c - 1;
-    if (((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e)) && c % 2 == 0) return c - 1;
-    return c;
-  }
-  if (c >= 0x3b1 && c <= 0x3c9) return c == 0x3c2 ? 0x3a3 : c - 0x20;
-  if (c == 0x3ac) return 0x386;
-  if (c >= 0x3ad && c <= 0x3af) return c - 0x25;
-  if (c == 0x3cc) return 0x38c;
-  if (c == 0x3cd || c == 0x3ce) return c - 0x3f;
-  if (c >= 0x430 && c <= 0x44f) return c - 0x20;
-  if (c >= 0x450 && c <= 0x45f) return c - 0x50;
-  return c;
 }
 
 /* The first occurrence of needle[0..m) in hay[0..n) at or after `from`, or -1. */
@@ -470,7 +398,7 @@ static bool bi_len(Call *c, Value *out) {
 }
 
 /* Whether a code point is a letter with case (one the mappings change). */
-static bool cp_is_cased(uint32_t c) { return cp_lower(c) != c || cp_upper(c) != c; }
+static bool cp_is_cased(uint32_t c) { return utf8_lower(c) != c || utf8_upper(c) != c; }
 
 /* Whether the capital sigma at p[i..i+adv) ends a word: a cased letter
  * comes before it and none after it (so it lowers to final ς). */
@@ -506,7 +434,7 @@ static bool bi_case(Call *c, Value *out, bool upper) {
       i++;
       continue;
     }
-    uint32_t mapped = upper ? cp_upper(cp) : cp_lower(cp);
+    uint32_t mapped = upper ? utf8_upper(cp) : utf8_lower(cp);
     if (cp == 0x3a3 && !upper && sigma_is_final(p, s->len, i, adv)) mapped = 0x3c2; /* Σ -> ς */
     char enc[4];
     tb_put(&b, enc, utf8_encode(mapped, enc));
@@ -520,11 +448,11 @@ static bool bi_case(Call *c, Value *out, bool upper) {
 static void trim_bounds(const char *s, size_t n, size_t *start, size_t *end) {
   const unsigned char *p = (const unsigned char *)s;
   size_t a = 0, e = n, adv;
-  while (a < n && cp_is_space(utf8_decode(p + a, n - a, &adv))) a += adv;
+  while (a < n && utf8_is_space(utf8_decode(p + a, n - a, &adv))) a += adv;
   while (e > a) {
     size_t k = e - 1;
     while (k > a && (p[k] & 0xc0) == 0x80) k--;
-    if (!cp_is_space(utf8_decode(p + k, e - k, &adv)) || k + adv != e) break;
+    if (!utf8_is_space(utf8_decode(p + k, e - k, &adv)) || k + adv != e) break;
     e = k;
   }
   *start = a;
@@ -644,18 +572,10 @@ static bool bi_affix(Call *c, Value *out, bool end) {
 /* The compiled form of `pattern`, from the cache or compiled now (NULL and
  * an error when PCRE2 refuses it). */
 static RegexEntry *regex_get(Call *c, Str *pattern) {
-  BuiltinCtx *ctx = c->ctx;
-  uint32_t h = str_hash(pattern);
-  RegexEntry *victim = &ctx->regex[0];
-  ctx->tick++;
-  for (int i = 0; i < REGEX_CACHE_SIZE; i++) {
-    RegexEntry *e = &ctx->regex[i];
-    if (e->pattern && e->hash == h && e->len == pattern->len && memcmp(e->pattern, pattern->data, e->len) == 0) {
-      e->used = ctx->tick;
-      return e;
-    }
-    if (!e->pattern ? victim->pattern != NULL : (victim->pattern && e->used < victim->used)) victim = e;
-  }
+  bool hit;
+  RegexEntry *victim =
+      (RegexEntry *)cache_find(c->ctx, c->ctx->regex, sizeof(RegexEntry), REGEX_CACHE_SIZE, pattern, &hit);
+  if (hit) return victim;
   int code;
   PCRE2_SIZE at;
   pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern->data, pattern->len, PCRE2_UTF | PCRE2_MATCH_INVALID_UTF,
@@ -671,11 +591,7 @@ static RegexEntry *regex_get(Call *c, Str *pattern) {
   }
   pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* optional: matching works without it */
   regex_entry_clear(victim);
-  victim->pattern = xmalloc(pattern->len + 1);
-  memcpy(victim->pattern, pattern->data, pattern->len + 1);
-  victim->len = pattern->len;
-  victim->hash = h;
-  victim->used = ctx->tick;
+  cache_key_set(c->ctx, &victim->key, pattern);
   victim->re = re;
   victim->md = pcre2_match_data_create_from_pattern(re, NULL);
   if (!victim->md) flow_oom();
@@ -761,7 +677,7 @@ static bool bi_paragraphs(Call *c, Value *out) {
 enum { BREAK_PARAGRAPH, BREAK_LINE, BREAK_SENTENCE, BREAK_WORD, BREAK_LEVELS };
 
 /* Whether a chunk may end right before code point `b` at `level`. */
-static bool is_break(const uint32_t *cp, uint32_t b, int level) {
+static bool is_break(const uint32_t *cp, uint64_t b, int level) {
   if (b < 1) return false;
   uint32_t p = cp[b - 1];
   switch (level) {
@@ -770,65 +686,102 @@ static bool is_break(const uint32_t *cp, uint32_t b, int level) {
   case BREAK_LINE: return p == '\n';
   case BREAK_SENTENCE:
     if (p == 0x3002 || p == 0xff01 || p == 0xff1f) return true; /* 。！？ */
-    return cp_is_space(p) && b >= 2 && (cp[b - 2] == '.' || cp[b - 2] == '!' || cp[b - 2] == '?');
-  case BREAK_WORD: return cp_is_space(p);
+    return utf8_is_space(p) && b >= 2 && (cp[b - 2] == '.' || cp[b - 2] == '!' || cp[b - 2] == '?');
+  case BREAK_WORD: return utf8_is_space(p);
   }
   return false;
 }
 
-/* chunk(text, max_chars, overlap): consecutive pieces of at most max_chars
- * code points. Each piece ends at the best boundary in the second half of
- * its window: after a blank line, else after a line, else after a
- * sentence, else after white space; with none, at exactly max_chars. The
- * next piece starts `overlap` code points before the end of the previous
- * one. With overlap 0 the pieces concatenate back to the text. */
-static bool bi_chunk(Call *c, Value *out) {
-  Str *s;
-  int64_t max, overlap = 0;
-  if (!arg_str(c, 0, &s) || !arg_int(c, 1, &max)) return false;
-  if (c->nargs > 2 && !arg_int(c, 2, &overlap)) return false;
-  if (max <= 0) return fail(c, "`chunk` expects a positive max_chars, found %lld", (long long)max);
-  if (overlap < 0) return fail(c, "`chunk` expects an overlap of 0 or more, found %lld", (long long)overlap);
-  if (overlap >= max)
-    return fail(c, "`chunk` expects an overlap smaller than max_chars (%lld), found %lld", (long long)max,
-                (long long)overlap);
-  /* Code points and their byte offsets (offs[n] = the length). */
-  size_t n; /* invalid bytes decode one each, so allocate per byte */
-  uint32_t *cp = xmalloc(sizeof(uint32_t) * ((size_t)s->len + 1));
-  uint32_t *offs = xmalloc(sizeof(uint32_t) * ((size_t)s->len + 1));
+/* Where a piece that may end anywhere in [lo, end] ends: at the last
+ * boundary of the best level found there (a blank line, else a line break,
+ * else a sentence end, else white space), or at `end` when there is none. */
+static uint64_t best_cut(const uint32_t *cp, uint64_t lo, uint64_t end) {
+  for (int level = 0; level < BREAK_LEVELS; level++)
+    for (uint64_t b = end; b >= lo && b > 0; b--)
+      if (is_break(cp, b, level)) return b;
+  return end;
+}
+
+/* A text being chunked: its code points and their byte offsets (offs[n] is
+ * the length). An invalid byte counts as one code point. */
+typedef struct Decoded {
+  uint32_t *cp, *offs;
+  size_t n;
+} Decoded;
+
+static Decoded decode_offsets(const Str *s) {
+  Decoded d; /* invalid bytes decode one each, so allocate per byte */
+  d.cp = xmalloc(sizeof(uint32_t) * ((size_t)s->len + 1));
+  d.offs = xmalloc(sizeof(uint32_t) * ((size_t)s->len + 1));
   size_t k = 0, adv;
   for (size_t i = 0; i < s->len; i += adv, k++) {
-    offs[k] = (uint32_t)i;
-    cp[k] = utf8_decode((const unsigned char *)s->data + i, s->len - i, &adv);
+    d.offs[k] = (uint32_t)i;
+    d.cp[k] = utf8_decode((const unsigned char *)s->data + i, s->len - i, &adv);
   }
-  n = k; /* invalid bytes count one each */
-  offs[n] = s->len;
+  d.n = k;
+  d.offs[k] = (uint32_t)s->len;
+  return d;
+}
+
+/* The arguments of chunk and chunk_tokens: the text, a positive size and an
+ * overlap in 0 .. size - 1. `unit` names the size in messages. */
+static bool chunk_args(Call *c, Str **s, int64_t *max, int64_t *overlap, const char *unit) {
+  *overlap = 0;
+  if (!arg_str(c, 0, s) || !arg_int(c, 1, max)) return false;
+  if (c->nargs > 2 && !arg_int(c, 2, overlap)) return false;
+  const char *name = BUILTINS[c->id].name;
+  if (*max <= 0) return fail(c, "`%s` expects a positive %s, found %lld", name, unit, (long long)*max);
+  if (*overlap < 0) return fail(c, "`%s` expects an overlap of 0 or more, found %lld", name, (long long)*overlap);
+  if (*overlap >= *max)
+    return fail(c, "`%s` expects an overlap smaller than %s (%lld), found %lld", name, unit, (long long)*max,
+                (long long)*overlap);
+  return true;
+}
+
+/* chunk(text, max_chars, overlap): consecutive pieces of at most max_chars
+ * code points. Each piece ends at the best boundary (best_cut) in the second
+ * half of its window. The next piece starts `overlap` code points before the
+ * end of the previous one. With overlap 0 the pieces concatenate back to the
+ * text. */
+static bool bi_chunk(Call *c, Value *out) {
+  Str *s;
+  int64_t max, overlap;
+  if (!chunk_args(c, &s, &max, &overlap, "max_chars")) return false;
+  Decoded d = decode_offsets(s);
   Value lv = value_list(0);
-  uint64_t start = 0;
+  uint64_t start = 0, n = d.n;
   while (start < n) {
     if (n - start <= (uint64_t)max) {
-      push_str(lv, s->data + offs[start], offs[n] - offs[start]);
+      push_str(lv, s->data + d.offs[start], d.offs[n] - d.offs[start]);
       break;
     }
     uint64_t end = start + (uint64_t)max;
     uint64_t lo = start + ((uint64_t)max / 2 > (uint64_t)overlap + 1 ? (uint64_t)max / 2 : (uint64_t)overlap + 1);
-    uint64_t cut = 0; /* lo > start, so 0 means none found */
-    for (int level = 0; level < BREAK_LEVELS && !cut; level++) {
-      for (uint64_t b = end; b >= lo; b--) {
-        if (is_break(cp, (uint32_t)b, level)) {
-          cut = b;
-          break;
-        }
-      }
-    }
-    if (!cut) cut = end;
-    push_str(lv, s->data + offs[start], offs[cut] - offs[start]);
+    uint64_t cut = best_cut(d.cp, lo, end);
+    push_str(lv, s->data + d.offs[start], d.offs[cut] - d.offs[start]);
     start = cut - (uint64_t)overlap;
   }
-  free(cp);
-  free(offs);
+  free(d.cp);
+  free(d.offs);
   *out = lv;
   return true;
+}
+
+/* The running estimate of tokens(): code points and white-space separated
+ * words seen so far. Adding a code point raises the estimate by at most 1,
+ * and a text read backwards gets the same count. */
+typedef struct TokenEstimate {
+  size_t cps, words;
+  bool in_word;
+} TokenEstimate;
+
+static size_t estimate_add(TokenEstimate *t, uint32_t cp) {
+  bool space = utf8_is_space(cp);
+  t->cps++;
+  if (!space && !t->in_word) t->words++;
+  t->in_word = !space;
+  size_t est = (t->cps + 3) / 4;
+  return est > t->words ? est : t->words;
 }
 
 /* tokens(s): an estimate of the tokens a model's tokenizer would produce:
@@ -837,17 +790,68 @@ static bool bi_chunk(Call *c, Value *out) {
 static bool bi_tokens(Call *c, Value *out) {
   Str *s;
   if (!arg_str(c, 0, &s)) return false;
-  size_t cps = 0, words = 0, adv;
-  bool in_word = false;
-  for (size_t i = 0; i < s->len; i += adv) {
-    uint32_t ch = utf8_decode((const unsigned char *)s->data + i, s->len - i, &adv);
-    cps++;
-    bool space = cp_is_space(ch);
-    if (!space && !in_word) words++;
-    in_word = !space;
+  TokenEstimate t = {0, 0, false};
+  size_t est = 0, adv;
+  for (size_t i = 0; i < s->len; i += adv) est = estimate_add(&t, utf8_decode((const unsigned char *)s->data + i, s->len - i, &adv));
+  *out = value_int((int64_t)est);
+  return true;
+}
+
+/* Whether a word starts at code point q (q >= 1): after white space, or
+ * next to a character of a script written without spaces. */
+static bool word_starts(const uint32_t *cp, uint64_t q) {
+  if (utf8_is_unspaced(cp[q]) || utf8_is_unspaced(cp[q - 1])) return true;
+  return utf8_is_space(cp[q - 1]) && !utf8_is_space(cp[q]);
+}
+
+/* Where the next piece of chunk_tokens starts after the piece [start, cut):
+ * the overlap is the whole words at the end of the piece that the estimate
+ * puts at no more than `overlap` tokens, so it starts at the first word
+ * start in the longest such tail; when that tail holds no word start (its
+ * last word alone is more), there is no overlap. The piece holds more than
+ * `overlap` tokens, so this is after `start`. */
+static uint64_t overlap_start(const Decoded *d, uint64_t start, uint64_t cut, int64_t overlap) {
+  if (overlap == 0) return cut;
+  TokenEstimate t = {0, 0, false};
+  uint64_t p = cut;
+  while (p > start && estimate_add(&t, d->cp[p - 1]) <= (uint64_t)overlap) p--;
+  for (uint64_t q = p; q < cut; q++)
+    if (word_starts(d->cp, q)) return q;
+  return cut;
+}
+
+/* chunk_tokens(text, max_tokens, overlap): like chunk, with sizes measured
+ * by the estimate of tokens(): every piece estimates at most max_tokens,
+ * and ends at the best boundary among the places where it would estimate at
+ * least half of max_tokens (and more than `overlap`). The next piece starts
+ * with about `overlap` tokens of the previous one (overlap_start). */
+static bool bi_chunk_tokens(Call *c, Value *out) {
+  Str *s;
+  int64_t max, overlap;
+  if (!chunk_args(c, &s, &max, &overlap, "max_tokens")) return false;
+  uint64_t enough = (uint64_t)max / 2 > (uint64_t)overlap + 1 ? (uint64_t)max / 2 : (uint64_t)overlap + 1;
+  Decoded d = decode_offsets(s);
+  Value lv = value_list(0);
+  uint64_t start = 0;
+  while (start < d.n) {
+    TokenEstimate t = {0, 0, false};
+    uint64_t end = start, lo = 0;
+    size_t est;
+    while (end < d.n && (est = estimate_add(&t, d.cp[end])) <= (uint64_t)max) {
+      end++;
+      if (!lo && est >= enough) lo = end;
+    }
+    if (end == d.n) {
+      push_str(lv, s->data + d.offs[start], d.offs[d.n] - d.offs[start]);
+      break;
+    }
+    uint64_t cut = best_cut(d.cp, lo ? lo : end, end);
+    push_str(lv, s->data + d.offs[start], d.offs[cut] - d.offs[start]);
+    start = overlap_start(&d, start, cut, overlap);
   }
-  size_t est = (cps + 3) / 4;
-  *out = value_int((int64_t)(est > words ? est : words));
+  free(d.cp);
+  free(d.offs);
+  *out = lv;
   return true;
 }
 
@@ -1275,15 +1279,6 @@ static bool bi_format_date(Call *c, Value *out) {
   return true;
 }
 
-/* Decode s[0..n) into code points; returns a malloc'd array of *count. */
-static uint32_t *decode_all(const char *s, size_t n, size_t *count) {
-  uint32_t *cp = xmalloc(sizeof(uint32_t) * (n ? n : 1));
-  size_t k = 0, adv;
-  for (size_t i = 0; i < n; i += adv) cp[k++] = utf8_decode((const unsigned char *)s + i, n - i, &adv);
-  *count = k;
-  return cp;
-}
-
 /* similarity(a, b): 1 - Levenshtein distance / the longer length, over code
  * points; 1.0 for two empty strings. The common prefix and suffix are
  * skipped first; the rest takes O(|a| * |b|) time and O(|b|) memory. */
@@ -1291,8 +1286,8 @@ static bool bi_similarity(Call *c, Value *out) {
   Str *sa, *sb;
   if (!arg_str(c, 0, &sa) || !arg_str(c, 1, &sb)) return false;
   size_t na, nb;
-  uint32_t *a = decode_all(sa->data, sa->len, &na);
-  uint32_t *b = decode_all(sb->data, sb->len, &nb);
+  uint32_t *a = utf8_decode_all(sa->data, sa->len, &na);
+  uint32_t *b = utf8_decode_all(sb->data, sb->len, &nb);
   size_t longer = na > nb ? na : nb;
   if (longer == 0) {
     free(a);
@@ -1330,6 +1325,96 @@ static bool bi_similarity(Call *c, Value *out) {
   free(a);
   free(b);
   *out = value_float(1.0 - (double)dist / (double)longer);
+  return true;
+}
+
+/* ---- evaluation ------------------------------------------------------------------------------------------ */
+
+/* The compiled form of the schema text `text`, from the cache or compiled
+ * now (NULL and an error when it is not a schema the validator knows). */
+static JsonSchema *schema_get(Call *c, Str *text) {
+  bool hit;
+  SchemaEntry *victim =
+      (SchemaEntry *)cache_find(c->ctx, c->ctx->schema, sizeof(SchemaEntry), SCHEMA_CACHE_SIZE, text, &hit);
+  if (hit) return victim->schema;
+  char why[400];
+  JsonSchema *schema = json_schema_parse(text->data, text->len, why, sizeof why);
+  if (!schema) {
+    char found[96];
+    describe(c->img, c->args[1], found, sizeof found);
+    fail(c, "`valid_json` expects a JSON Schema as its second argument, found %s: %s", found, why);
+    return NULL;
+  }
+  schema_entry_clear(victim);
+  cache_key_set(c->ctx, &victim->key, text);
+  victim->schema = schema;
+  return schema;
+}
+
+/* valid_json(s) / valid_json(s, schema): whether s is one JSON text (RFC
+ * 8259; integers of any size), and whether it conforms to the schema. */
+static bool bi_valid_json(Call *c, Value *out) {
+  Str *s, *schema_text = NULL;
+  if (!arg_str(c, 0, &s) || (c->nargs > 1 && !arg_str(c, 1, &schema_text))) return false;
+  JsonSchema *schema = schema_text ? schema_get(c, schema_text) : NULL;
+  if (schema_text && !schema) return false;
+  json_t *j = json_read_opts(s->data, s->len, JSON_SCHEMA_TEXT_DEPTH, JSON_READ_BIG_INTEGERS, NULL);
+  if (!j || !schema) {
+    *out = value_bool(j != NULL);
+    json_decref(j);
+    return true;
+  }
+  char why[400];
+  JsonSchemaResult r = json_schema_check(schema, j, why, sizeof why);
+  json_decref(j);
+  if (r == JSON_SCHEMA_ERROR) return fail(c, "`valid_json` could not finish: %s", why);
+  *out = value_bool(r == JSON_SCHEMA_VALID);
+  return true;
+}
+
+/* approx(a, b, tol): a == b or |a - b| <= tol. Two ints compare exactly
+ * (their difference as an unsigned 64-bit number); otherwise in doubles, so
+ * NaN approximates nothing. tol must be 0 or more. */
+static bool bi_approx(Call *c, Value *out) {
+  for (uint32_t i = 0; i < 3; i++)
+    if (!is_number(c->args[i])) return bad_arg(c, i, "a number");
+  Value a = c->args[0], b = c->args[1], tol = c->args[2];
+  double t = num_value(tol);
+  if (!(t >= 0)) {
+    char found[96];
+    describe(c->img, tol, found, sizeof found);
+    return fail(c, "`approx` expects a tolerance of 0 or more, found %s", found);
+  }
+  bool near;
+  if (a.tag == V_INT && b.tag == V_INT) {
+    uint64_t diff = a.u.i >= b.u.i ? (uint64_t)a.u.i - (uint64_t)b.u.i : (uint64_t)b.u.i - (uint64_t)a.u.i;
+    near = tol.tag == V_INT ? diff <= (uint64_t)tol.u.i : t >= 18446744073709551616.0 || diff <= (uint64_t)t;
+  } else {
+    double x = num_value(a), y = num_value(b);
+    near = x == y || fabs(x - y) <= t;
+  }
+  *out = value_bool(near);
+  return true;
+}
+
+/* token_f1(a, b) and rouge_l(a, b): see textsim.h. */
+static bool bi_token_f1(Call *c, Value *out) {
+  Str *a, *b;
+  if (!arg_str(c, 0, &a) || !arg_str(c, 1, &b)) return false;
+  *out = value_float(textsim_token_f1(a->data, a->len, b->data, b->len));
+  return true;
+}
+
+static bool bi_rouge_l(Call *c, Value *out) {
+  Str *a, *b;
+  if (!arg_str(c, 0, &a) || !arg_str(c, 1, &b)) return false;
+  double f;
+  size_t ka, kb;
+  if (!textsim_rouge_l(a->data, a->len, b->data, b->len, &f, &ka, &kb))
+    return fail(c, "`rouge_l` expects texts whose differing parts make at most %u token pairs, found %zu x %zu "
+                   "tokens; compare shorter texts, such as chunk_tokens pieces",
+                TEXTSIM_MAX_LCS_CELLS, ka, kb);
+  *out = value_float(f);
   return true;
 }
 
@@ -1382,6 +1467,11 @@ bool builtin_call(BuiltinCtx *ctx, const Image *img, BuiltinId id, const Value *
   case BI_SORT_BY_KEYS: return bi_sort_by_keys(&c, out);
   case BI_ZIP: return bi_zip(&c, out);
   case BI_FORMAT_DATE: return bi_format_date(&c, out);
+  case BI_VALID_JSON: return bi_valid_json(&c, out);
+  case BI_APPROX: return bi_approx(&c, out);
+  case BI_TOKEN_F1: return bi_token_f1(&c, out);
+  case BI_ROUGE_L: return bi_rouge_l(&c, out);
+  case BI_CHUNK_TOKENS: return bi_chunk_tokens(&c, out);
   case BI_COUNT: break;
   }
   return fail(&c, "unknown built-in function #%d", (int)id);

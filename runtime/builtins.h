@@ -11,7 +11,12 @@
  * take/slice on a string cut between code points. Case mapping (lower,
  * upper) covers ASCII, Latin-1, Latin Extended-A, basic Greek and Cyrillic;
  * other letters are left as they are, and no mapping changes the number of
- * code points (upper("ß") is "ß"). */
+ * code points (upper("ß") is "ß").
+ *
+ * The evaluation built-ins: valid_json checks JSON text, and optionally a
+ * JSON Schema, with json_schema.h; token_f1 and rouge_l compare words with
+ * textsim.h; approx compares numbers within a tolerance; chunk_tokens cuts
+ * text like chunk, measuring with the estimate of tokens(). */
 #ifndef FLOW_BUILTINS_H
 #define FLOW_BUILTINS_H
 
@@ -36,8 +41,9 @@ int builtin_lookup(const char *name);
 /* The number of arguments builtin `id` accepts: [*min_args, *max_args]. */
 void builtin_arity(BuiltinId id, uint32_t *min_args, uint32_t *max_args);
 
-/* Per-run state of the builtins: a small LRU cache of compiled regular
- * expressions. One per thread of execution; the caller owns it. */
+/* Per-run state of the builtins: small LRU caches of compiled regular
+ * expressions and JSON Schemas. One per thread of execution; the caller
+ * owns it. */
 typedef struct BuiltinCtx BuiltinCtx;
 
 BuiltinCtx *builtin_ctx_new(void);

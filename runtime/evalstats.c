@@ -357,7 +357,11 @@ void evalstats_print(const EvalStats *st, FILE *out) {
     snprintf(label, sizeof label, "eval %s", img->evals[e].name);
     print_row(out, 2, label, WIDTH, &es->all);
     for (uint32_t i = 0; i < img->evals[e].nasserts; i++) {
-      snprintf(label, sizeof label, "assert \"%.36s\"", assert_message(img, e, i));
+      const char *m = assert_message(img, e, i);
+      if (strlen(m) > 30) /* keep the columns: the report has the whole message */
+        snprintf(label, sizeof label, "assert \"%.27s...\"", m);
+      else
+        snprintf(label, sizeof label, "assert \"%s\"", m);
       print_row(out, 4, label, WIDTH - 2, &es->asserts[i]);
     }
     for (uint32_t i = 0; i < es->nscores; i++) {
@@ -368,7 +372,7 @@ void evalstats_print(const EvalStats *st, FILE *out) {
     }
   }
   CheckStat *sorted = xmalloc((st->nchecks ? st->nchecks : 1) * sizeof *sorted);
-  memcpy(sorted, st->checks, st->nchecks * sizeof *sorted);
+  if (st->nchecks) memcpy(sorted, st->checks, st->nchecks * sizeof *sorted);
   qsort(sorted, st->nchecks, sizeof *sorted, cmp_check);
   for (uint32_t i = 0; i < st->nchecks; i++) {
     char where[256];

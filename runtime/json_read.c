@@ -16,6 +16,7 @@ typedef struct Reader {
   const unsigned char *s;
   size_t n, i;
   int depth, max_depth;
+  unsigned flags;    /* JSON_READ_* */
   TextBuf buf;       /* the current string, unescaped */
   JsonReadError *err;
 } Reader;
@@ -235,14 +236,18 @@ static json_t *read_number(Reader *r) {
   errno = 0;
   if (!real) {
     long long x = strtoll(text, NULL, 10);
-    if (errno == ERANGE) {
+    if (errno == ERANGE && (r->flags & JSON_READ_BIG_INTEGERS)) {
+      errno = 0;
+      real = true; /* read below as a double */
+    } else if (errno == ERANGE) {
       r->i = start;
       fail(r, "expected an integer that fits 64 bits, found %s", text[0] == '-' ? "a too big negative integer"
                                                                                  : "a too big integer");
     } else {
       v = json_integer((json_int_t)x);
     }
-  } else {
+  }
+  if (real) {
     double x = strtod(text, NULL);
     if (errno == ERANGE && (x > 1.0 || x < -1.0)) {
       r->i = start;
@@ -383,8 +388,12 @@ static json_t *read_value(Reader *r) {
 }
 
 json_t *json_read(const char *s, size_t n, int max_depth, JsonReadError *err) {
+  return json_read_opts(s, n, max_depth, 0, err);
+}
+
+json_t *json_read_opts(const char *s, size_t n, int max_depth, unsigned flags, JsonReadError *err) {
   if (err) memset(err, 0, sizeof *err);
-  Reader r = {.s = (const unsigned char *)s, .n = s ? n : 0, .max_depth = max_depth, .err = err};
+  Reader r = {.s = (const unsigned char *)s, .n = s ? n : 0, .max_depth = max_depth, .flags = flags, .err = err};
   json_t *v = read_value(&r);
   if (v) {
     skip_space(&r);

@@ -23,4 +23,12 @@ typedef struct JsonReadError {
  * or NULL with *err filled (err may be NULL). */
 json_t *json_read(const char *s, size_t n, int max_depth, JsonReadError *err);
 
+/* Options of json_read_opts. JSON_READ_BIG_INTEGERS: an integer outside
+ * 64 bits (RFC 8259 sets no limit) is read as the nearest double instead of
+ * being refused; one beyond the range of a double is still refused. */
+enum { JSON_READ_BIG_INTEGERS = 1 };
+
+/* json_read with options `flags` (JSON_READ_* or'ed). */
+json_t *json_read_opts(const char *s, size_t n, int max_depth, unsigned flags, JsonReadError *err);
+
 #endif

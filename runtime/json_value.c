@@ -240,8 +240,7 @@ static size_t path_push_key(Decoder *d, const char *key) {
   return mark;
 }
 
-/* A short description of a JSON value for "found ..." (up to ~60 bytes). */
-static void describe_json(const json_t *j, char *out, size_t outlen) {
+void json_describe(const json_t *j, char *out, size_t outlen) {
   switch (json_typeof(j)) {
   case JSON_NULL: snprintf(out, outlen, "null"); return;
   case JSON_TRUE: snprintf(out, outlen, "true"); return;
@@ -328,7 +327,7 @@ static void describe_type(const Image *img, uint32_t type, bool nullable, char *
 static bool dec_mismatch(Decoder *d, uint32_t type, bool nullable, const json_t *j) {
   char want[512], found[80];
   describe_type(d->img, type, nullable, want, sizeof want);
-  describe_json(j, found, sizeof found);
+  json_describe(j, found, sizeof found);
   return dec_fail(d, "expected %s, found %s", want, found);
 }
 

@@ -58,6 +58,11 @@ json_t *value_to_json(const Image *img, uint32_t type, Value v);
  * tolerated. Returns a new reference, or NULL with a message in err. */
 json_t *json_parse_lenient(const char *text, size_t len, char *err, size_t errlen);
 
+/* A short description of `j` for "found ..." messages, at most about 60
+ * bytes: scalars as JSON (strings cut at about 48 bytes, marked with ...),
+ * "an array of 3 items", "an object". */
+void json_describe(const json_t *j, char *out, size_t outlen);
+
 /* Write the shortest decimal form of `d` that strtod reads back exactly
  * (trying 15, 16 and 17 significant digits), with ".0" added when it would
  * otherwise read as an integer; "inf", "-inf" and "nan" for the special

@@ -16,6 +16,7 @@
 #include "image.h"
 #include "json_value.h"
 #include "tally.h"
+#include "textbuf.h"
 #include "value.h"
 
 /* The state of the run: counters, the builtins' context, an image with an
@@ -95,6 +96,11 @@ static void test_table(T *t) {
   CHECK(&t->tally, lo == 2 && hi == 3);
   EXPECT(t, BI_LEN, "error: `len` expects 1 argument, found 2", S("a"), S("b"));
   EXPECT(t, BI_CHUNK, "error: `chunk` expects 2 to 3 arguments, found 1", S("a"));
+  CHECK(&t->tally, builtin_lookup("valid_json") == BI_VALID_JSON && builtin_lookup("chunk_tokens") == BI_CHUNK_TOKENS);
+  builtin_arity(BI_VALID_JSON, &lo, &hi);
+  CHECK(&t->tally, lo == 1 && hi == 2);
+  EXPECT(t, BI_VALID_JSON, "error: `valid_json` expects 1 to 2 arguments, found 3", S("1"), S("{}"), S("x"));
+  EXPECT(t, BI_APPROX, "error: `approx` expects 3 arguments, found 2", I(1), I(1));
 }
 
 static void test_text(T *t) {
@@ -446,6 +452,343 @@ static void test_conversions(T *t) {
   EXPECT(t, BI_SIMILARITY, "0.75", S("😀abc"), S("abc"));
 }
 
+/* ---- evaluation built-ins ---------------------------------------------------------------------------- */
+
+/* valid_json(value, schema) for two C strings, compared with `want`. */
+#define EXPECT_SCHEMA(t, want, value, schema) EXPECT((t), BI_VALID_JSON, (want), S(value), S(schema))
+
+/* One keyword of the subset: a value that conforms and one that does not. */
+typedef struct KeywordCase {
+  const char *schema, *good, *bad;
+} KeywordCase;
+
+/* Failures are reported at KEYWORDS_LINE + the case's index: its line. */
+enum { KEYWORDS_LINE = __LINE__ + 2 };
+static const KeywordCase KEYWORDS[] = {
+    {"true", "[1, {\"a\": null}]", NULL},
+    {"false", NULL, "null"},
+    {"{}", "\"anything\"", NULL},
+    {"{\"type\": \"string\"}", "\"x\"", "1"},
+    {"{\"type\": \"integer\"}", "2.0", "2.5"},
+    {"{\"type\": \"number\"}", "2.5", "\"2.5\""},
+    {"{\"type\": \"boolean\"}", "false", "0"},
+    {"{\"type\": \"null\"}", "null", "false"},
+    {"{\"type\": \"object\"}", "{}", "[]"},
+    {"{\"type\": \"array\"}", "[]", "{}"},
+    {"{\"type\": [\"string\", \"null\"]}", "null", "0"},
+    {"{\"type\": \"integer\"}", "123456789012345678901234567890", "1e-3"},
+    {"{\"enum\": [\"a\", 1, null, [1]]}", "[1.0]", "\"b\""},
+    {"{\"const\": {\"a\": 1, \"b\": [true]}}", "{\"b\": [true], \"a\": 1.0}", "{\"a\": 1}"},
+    {"{\"properties\": {\"a\": {\"type\": \"string\"}}}", "{\"a\": \"x\", \"b\": 1}", "{\"a\": 1}"},
+    {"{\"properties\": {\"a\": {\"type\": \"string\"}}}", "3", NULL}, /* keywords of other types do not apply */
+    {"{\"required\": [\"a\", \"b\"]}", "{\"a\": 1, \"b\": null}", "{\"a\": 1}"},
+    {"{\"properties\": {\"a\": {}}, \"additionalProperties\": false}", "{\"a\": 1}", "{\"a\": 1, \"b\": 2}"},
+    {"{\"additionalProperties\": {\"type\": \"integer\"}}", "{\"x\": 1}", "{\"x\": \"1\"}"},
+    {"{\"patternProperties\": {\"^x_\": {\"type\": \"integer\"}}}", "{\"x_a\": 1, \"y\": \"s\"}", "{\"x_a\": \"s\"}"},
+    {"{\"items\": {\"type\": \"integer\"}}", "[1, 2]", "[1, \"2\"]"},
+    {"{\"prefixItems\": [{\"type\": \"string\"}, {\"type\": \"integer\"}]}", "[\"a\", 1, true]", "[1, \"a\"]"},
+    {"{\"prefixItems\": [{\"type\": \"string\"}], \"items\": {\"type\": \"integer\"}}", "[\"a\", 1, 2]", "[\"a\", 1, \"b\"]"},
+    {"{\"minItems\": 2}", "[1, 2]", "[1]"},
+    {"{\"maxItems\": 2}", "[1, 2]", "[1, 2, 3]"},
+    {"{\"uniqueItems\": true}", "[1, \"1\", [1], {\"a\": 1}]", "[{\"a\": 1, \"b\": 2}, {\"b\": 2, \"a\": 1.0}]"},
+    {"{\"uniqueItems\": false}", "[1, 1]", NULL},
+    {"{\"minLength\": 2}", "\"\xc3\xa9\xc3\xa9\"", "\"\xc3\xa9\""},
+    {"{\"maxLength\": 2}", "\"\xf0\x9f\x98\x80\xf0\x9f\x98\x80\"", "\"abc\""},
+    {"{\"pattern\": \"^\\\\d{3}-\\\\d{4}$\"}", "\"555-1234\"", "\"555-12345\""},
+    {"{\"pattern\": \"caf\xc3\xa9\"}", "\"un caf\xc3\xa9 noir\"", "\"cafe\""}, /* unanchored, UTF-8 */
+    {"{\"minimum\": 1}", "1", "0.999"},
+    {"{\"maximum\": 1}", "1.0", "1.001"},
+    {"{\"exclusiveMinimum\": 1}", "1.001", "1"},
+    {"{\"exclusiveMaximum\": 1}", "0.999", "1.0"},
+    {"{\"maximum\": 9223372036854775807}", "9223372036854775807", "9223372036854775808"},
+    {"{\"minimum\": 0.5}", "1", "0"},
+    {"{\"multipleOf\": 3}", "-9", "10"},
+    {"{\"multipleOf\": 0.1}", "0.3", "0.35"},
+    {"{\"minProperties\": 1}", "{\"a\": 1}", "{}"},
+    {"{\"maxProperties\": 1}", "{\"a\": 1}", "{\"a\": 1, \"b\": 2}"},
+    {"{\"allOf\": [{\"type\": \"integer\"}, {\"minimum\": 0}]}", "3", "-3"},
+    {"{\"anyOf\": [{\"type\": \"integer\"}, {\"type\": \"string\"}]}", "\"x\"", "null"},
+    {"{\"oneOf\": [{\"type\": \"integer\"}, {\"minimum\": 10}]}", "3", "12"},
+    {"{\"oneOf\": [{\"type\": \"integer\"}, {\"minimum\": 10}]}", "10.5", "9.5"},
+    {"{\"not\": {\"type\": \"string\"}}", "1", "\"x\""},
+    {"{\"$defs\": {\"pos\": {\"type\": \"integer\", \"minimum\": 1}}, \"items\": {\"$ref\": \"#/$defs/pos\"}}", "[1, 2]",
+     "[1, 0]"},
+    {"{\"definitions\": {\"s\": {\"type\": \"string\"}}, \"$ref\": \"#/definitions/s\"}", "\"x\"", "1"},
+    {"{\"format\": \"email\", \"x-unknown\": 1}", "\"not an email\"", NULL}, /* unknown keywords are ignored */
+};
+
+static void test_valid_json(T *t) {
+  EXPECT(t, BI_VALID_JSON, "true", S("{\"a\": [1, 2.5, \"x\", true, null]}"));
+  EXPECT(t, BI_VALID_JSON, "true", S("  \"just a string\"\n"));
+  EXPECT(t, BI_VALID_JSON, "true", S("-0"));
+  EXPECT(t, BI_VALID_JSON, "true", S("123456789012345678901234567890")); /* JSON sets no limit */
+  EXPECT(t, BI_VALID_JSON, "false", S(""));
+  EXPECT(t, BI_VALID_JSON, "false", S("{\"a\": 1,}"));
+  EXPECT(t, BI_VALID_JSON, "false", S("{'a': 1}"));
+  EXPECT(t, BI_VALID_JSON, "false", S("[1] [2]"));
+  EXPECT(t, BI_VALID_JSON, "false", S("NaN"));
+  EXPECT(t, BI_VALID_JSON, "false", S("\"\xff\""));
+  EXPECT(t, BI_VALID_JSON, "false", S("```json\n{}\n```"));
+  /* at most 256 levels of nesting */
+  char deep[600];
+  memset(deep, '[', 256);
+  memset(deep + 256, ']', 256);
+  deep[512] = '\0';
+  EXPECT(t, BI_VALID_JSON, "true", S(deep));
+  memset(deep, '[', 257);
+  memset(deep + 257, ']', 257);
+  deep[514] = '\0';
+  EXPECT(t, BI_VALID_JSON, "false", S(deep));
+  EXPECT(t, BI_VALID_JSON, "error: `valid_json` expects a string as its first argument, found 1", I(1));
+  EXPECT(t, BI_VALID_JSON, "error: `valid_json` expects a string as its second argument, found 1", S("1"), I(1));
+
+  /* every keyword of the subset, passing and failing */
+  for (size_t i = 0; i < sizeof KEYWORDS / sizeof KEYWORDS[0]; i++) {
+    const KeywordCase *k = &KEYWORDS[i];
+    if (k->good) expect_at(t, BI_VALID_JSON, "true", (Value[]){S(k->good), S(k->schema)}, 2, KEYWORDS_LINE + (int)i);
+    if (k->bad) expect_at(t, BI_VALID_JSON, "false", (Value[]){S(k->bad), S(k->schema)}, 2, KEYWORDS_LINE + (int)i);
+  }
+  /* a value that is not JSON does not conform to any schema */
+  EXPECT_SCHEMA(t, "false", "{", "true");
+
+  /* $ref recursion: a tree of any depth */
+  const char *tree = "{\"$defs\": {\"node\": {\"type\": \"object\", \"required\": [\"v\"], \"properties\": {\"v\": "
+                     "{\"type\": \"integer\"}, \"kids\": {\"type\": \"array\", \"items\": {\"$ref\": "
+                     "\"#/$defs/node\"}}}, \"additionalProperties\": false}}, \"$ref\": \"#/$defs/node\"}";
+  EXPECT_SCHEMA(t, "true", "{\"v\": 1, \"kids\": [{\"v\": 2}, {\"v\": 3, \"kids\": [{\"v\": 4, \"kids\": []}]}]}", tree);
+  EXPECT_SCHEMA(t, "false", "{\"v\": 1, \"kids\": [{\"v\": 2}, {\"v\": 3, \"kids\": [{\"v\": \"4\"}]}]}", tree);
+  EXPECT_SCHEMA(t, "false", "{\"v\": 1, \"kids\": [{\"v\": 2, \"x\": 0}]}", tree);
+  const char *self = "{\"anyOf\": [{\"type\": \"integer\"}, {\"type\": \"array\", \"items\": {\"$ref\": \"#\"}}]}";
+  EXPECT_SCHEMA(t, "true", "[1, [2, [3, []]], 4]", self);
+  EXPECT_SCHEMA(t, "false", "[1, [2, [\"3\"]]]", self);
+
+  /* the nesting cap: six schemas per level, 200 levels */
+  const char *heavy = "{\"$defs\": {\"n\": {\"allOf\": [{\"allOf\": [{\"allOf\": [{\"allOf\": [{\"properties\": {\"a\": "
+                      "{\"$ref\": \"#/$defs/n\"}}}]}]}]}]}}, \"$ref\": \"#/$defs/n\"}";
+  char nested[2000];
+  size_t len = 0;
+  for (int i = 0; i < 200; i++) len += (size_t)snprintf(nested + len, sizeof nested - len, "{\"a\": ");
+  len += (size_t)snprintf(nested + len, sizeof nested - len, "1");
+  for (int i = 0; i < 200; i++) nested[len++] = '}';
+  nested[len] = '\0';
+  EXPECT_SCHEMA(t, "error: `valid_json` could not finish: validation stopped at #/$defs/n/allOf/0/allOf/0/allOf/0: "
+                   "expected "
+                   "schemas nested at most 1024 deep, found deeper nesting",
+                nested, heavy);
+  EXPECT_SCHEMA(t, "true", "{\"a\": {\"a\": {\"a\": 1}}}", heavy);
+
+  /* a schema that is not one is an error, not false */
+  EXPECT_SCHEMA(t, "error: `valid_json` expects a JSON Schema as its second argument, found \"{\\\"type\\\": "
+                   "\\\"text\\\"}\": #/type must be a type name (\"null\", \"boolean\", \"object\", \"array\", \"number\", "
+                   "\"string\" or \"integer\") or an array of them, found \"text\"",
+                "1", "{\"type\": \"text\"}");
+  EXPECT_SCHEMA(t, "error: `valid_json` expects a JSON Schema as its second argument, found \"{\\\"type\\\": \": "
+                   "the schema is not JSON: at offset 9, expected a JSON value, found the end of the text",
+                "1", "{\"type\": ");
+  EXPECT_SCHEMA(t, "error: `valid_json` expects a JSON Schema as its second argument, found \"{\\\"$ref\\\": "
+                   "\\\"#\\\"}\": #/$ref \"#\" leads back to # without descending into the value, so no value could "
+                   "finish validating: expected a reference that is reached only inside properties or items",
+                "1", "{\"$ref\": \"#\"}");
+  /* more schemas than the cache holds, then the first ones again */
+  bool all = true;
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < 20; i++) {
+      char schema[64];
+      snprintf(schema, sizeof schema, "{\"maximum\": %d}", i);
+      Value args[2] = {I(0), S(schema)}, out;
+      args[0] = S("5");
+      char err[256];
+      bool ok = builtin_call(t->ctx, t->img, BI_VALID_JSON, args, 2, &out, err, sizeof err);
+      all &= ok && out.tag == V_BOOL && out.u.b == (i >= 5);
+      value_release(args[0]);
+      value_release(args[1]);
+    }
+  }
+  CHECK(&t->tally, all);
+}
+
+static void test_approx(T *t) {
+  EXPECT(t, BI_APPROX, "true", I(5), I(7), I(2));
+  EXPECT(t, BI_APPROX, "false", I(5), I(8), I(2));
+  EXPECT(t, BI_APPROX, "true", I(7), I(5), F(2.5));
+  EXPECT(t, BI_APPROX, "true", I(3), I(3), I(0));
+  /* ints compare exactly: doubles would call these equal, or overflow */
+  EXPECT(t, BI_APPROX, "false", I(9007199254740993), I(9007199254740992), I(0));
+  EXPECT(t, BI_APPROX, "true", I(INT64_MAX), I(INT64_MAX - 1), I(1));
+  EXPECT(t, BI_APPROX, "false", I(INT64_MIN), I(INT64_MAX), I(INT64_MAX));
+  EXPECT(t, BI_APPROX, "true", I(INT64_MIN), I(INT64_MAX), F(1e20));
+  EXPECT(t, BI_APPROX, "true", F(0.1 + 0.2), F(0.3), F(1e-9));
+  EXPECT(t, BI_APPROX, "false", F(0.1 + 0.2), F(0.3), F(0));
+  EXPECT(t, BI_APPROX, "true", F(1.0), I(1), I(0));
+  EXPECT(t, BI_APPROX, "true", F(-2.5), F(-2.0), F(0.5));
+  EXPECT(t, BI_APPROX, "false", F(-2.5), F(-2.0), F(0.4999));
+  EXPECT(t, BI_APPROX, "true", F(INFINITY), F(INFINITY), I(0));
+  EXPECT(t, BI_APPROX, "false", F(INFINITY), F(1e308), F(1e308));
+  EXPECT(t, BI_APPROX, "true", F(1e308), F(-1e308), F(INFINITY));
+  /* NaN approximates nothing, itself included */
+  EXPECT(t, BI_APPROX, "false", F(NAN), F(NAN), I(1));
+  EXPECT(t, BI_APPROX, "false", F(NAN), I(1), F(INFINITY));
+  EXPECT(t, BI_APPROX, "error: `approx` expects a tolerance of 0 or more, found nan", I(1), I(1), F(NAN));
+  EXPECT(t, BI_APPROX, "error: `approx` expects a tolerance of 0 or more, found -0.5", I(1), I(1), F(-0.5));
+  EXPECT(t, BI_APPROX, "error: `approx` expects a tolerance of 0 or more, found -1", F(1), F(1), I(-1));
+  EXPECT(t, BI_APPROX, "error: `approx` expects a number as its first argument, found \"1\"", S("1"), I(1), I(0));
+  EXPECT(t, BI_APPROX, "error: `approx` expects a number as its third argument, found none", I(1), I(1),
+         value_none());
+}
+
+/* token_f1 and rouge_l on (a, b) and (b, a): both are symmetric. */
+static void expect_similar_at(T *t, BuiltinId id, const char *want, const char *a, const char *b, int line) {
+  expect_at(t, id, want, (Value[]){S(a), S(b)}, 2, line);
+  expect_at(t, id, want, (Value[]){S(b), S(a)}, 2, line);
+}
+#define EXPECT_SIMILAR(t, id, want, a, b) expect_similar_at((t), (id), (want), (a), (b), __LINE__)
+
+static void test_token_f1(T *t) {
+  /* SQuAD's example: 3 shared tokens, P = 3/3, R = 3/6, F1 = 2/3 */
+  EXPECT_SIMILAR(t, BI_TOKEN_F1, "0.6666666666666666", "the cat sat", "the cat sat on the mat");
+  EXPECT_SIMILAR(t, BI_TOKEN_F1, "1.0", "Hello, World!", "hello world");
+  EXPECT_SIMILAR(t, BI_TOKEN_F1, "0.75", "the gunman kill police", "police killed the gunman");
+  EXPECT_SIMILAR(t, BI_TOKEN_F1, "0.5", "a a a", "a"); /* a multiset: one shared a */
+  EXPECT_SIMILAR(t, BI_TOKEN_F1, "0.0", "red", "blue");
+  EXPECT_SIMILAR(t, BI_TOKEN_F1, "1.0", "", "");
+  EXPECT_SIMILAR(t, BI_TOKEN_F1, "1.0", "?!", " ... "); /* no tokens on either side */
+  EXPECT_SIMILAR(t, BI_TOKEN_F1, "0.0", "", "word");
+  EXPECT_SIMILAR(t, BI_TOKEN_F1, "0.4", "don't stop", "dont stop"); /* don, t, stop against dont, stop */
+  EXPECT_SIMILAR(t, BI_TOKEN_F1, "1.0", "Don't stop, Zo\xc3\xab!", "don t STOP zo\xc3\xab");
+  EXPECT_SIMILAR(t, BI_TOKEN_F1, "1.0", "STRASSE Caf\xc3\x89 \xce\xa3\xce\x91\xce\xa3", "strasse caf\xc3\xa9 \xcf\x83\xce\xb1\xcf\x82");
+  EXPECT_SIMILAR(t, BI_TOKEN_F1, "0.6666666666666666", "\xe6\x88\x91\xe7\x88\xb1\xe7\x8c\xab", "\xe6\x88\x91\xe7\x88\xb1\xe7\x8b\x97"); /* 我爱猫, 我爱狗: one token per ideograph */
+  EXPECT_SIMILAR(t, BI_TOKEN_F1, "1.0", "good\xf0\x9f\x98\x80job 42\xe2\x80\x94x", "good job 42 x"); /* emoji and dash separate */
+  EXPECT_SIMILAR(t, BI_TOKEN_F1, "1.0", "na\xc3\xafve \xd0\xbf\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82", "NA\xc3\x8fVE \xd0\x9f\xd0\xa0\xd0\x98\xd0\x92\xd0\x95\xd0\xa2");
+  EXPECT_SIMILAR(t, BI_TOKEN_F1, "1.0", "a\xff" "b", "a b"); /* an invalid byte separates */
+  EXPECT(t, BI_TOKEN_F1, "error: `token_f1` expects a string as its first argument, found 1", I(1), S("a"));
+}
+
+/* A text of n numbered words "p0 p1 ...". */
+static char *numbered(const char *prefix, int n) {
+  size_t cap = (size_t)n * 12 + 1, len = 0;
+  char *s = malloc(cap);
+  for (int i = 0; i < n; i++) len += (size_t)snprintf(s + len, cap - len, "%s%s%d", i ? " " : "", prefix, i);
+  return s;
+}
+
+static void test_rouge_l(T *t) {
+  EXPECT_SIMILAR(t, BI_ROUGE_L, "0.6666666666666666", "the cat sat", "the cat sat on the mat");
+  /* ROUGE-L's example: LCS "police the gunman", 2 * 3 / (4 + 4) */
+  EXPECT_SIMILAR(t, BI_ROUGE_L, "0.75", "police kill the gunman", "police killed the gunman");
+  /* the same words in another order: LCS "the gunman" (token F1 says 0.75) */
+  EXPECT_SIMILAR(t, BI_ROUGE_L, "0.5", "the gunman kill police", "police killed the gunman");
+  EXPECT_SIMILAR(t, BI_ROUGE_L, "0.25", "a b c d", "d c b a");
+  EXPECT_SIMILAR(t, BI_ROUGE_L, "0.5", "a b c d e", "a x c y e z b"); /* LCS a c e: 2 * 3 / (5 + 7) */
+  EXPECT_SIMILAR(t, BI_ROUGE_L, "1.0", "Hello, WORLD!", "hello world");
+  EXPECT_SIMILAR(t, BI_ROUGE_L, "1.0", "", "...");
+  EXPECT_SIMILAR(t, BI_ROUGE_L, "0.0", "", "a");
+  EXPECT_SIMILAR(t, BI_ROUGE_L, "0.0", "a b", "c d");
+  EXPECT(t, BI_ROUGE_L, "error: `rouge_l` expects a string as its second argument, found none", S("a"), value_none());
+  /* the work bound: only the parts that differ count */
+  char *a = numbered("w", 10001), *b = numbered("v", 10001), *c = numbered("w", 20000);
+  EXPECT(t, BI_ROUGE_L,
+         "error: `rouge_l` expects texts whose differing parts make at most 100000000 token pairs, found 10001 x "
+         "10001 tokens; compare shorter texts, such as chunk_tokens pieces",
+         S(a), S(b));
+  EXPECT(t, BI_ROUGE_L, "1.0", S(c), S(c));
+  char *d = strdup(c);
+  memcpy(strstr(d, " w10000 "), " x10000 ", 8); /* one token differs in the middle */
+  EXPECT(t, BI_ROUGE_L, "0.99995", S(c), S(d));
+  free(a);
+  free(b);
+  free(c);
+  free(d);
+}
+
+/* chunk_tokens on generated text of unique words, separators and non-ASCII:
+ * every piece estimates at most max_tokens, pieces are whole code points,
+ * and after removing the overlap (a tail of the previous piece of at most
+ * `overlap` tokens) they rebuild the text. */
+static void test_chunk_tokens_invariants(T *t) {
+  const char *prefixes[] = {"w", "\xc3\xa9t\xc3\xa9", "\xf0\x9f\x98\x80", "\xce\xb3", "longerword"};
+  const char *seps[] = {" ", ". ", "\n", "\n\n", ", ", "  "};
+  char *text = malloc(40000);
+  size_t len = 0;
+  unsigned seed = 777;
+  for (int i = 0; i < 1500; i++) {
+    seed = seed * 1103515245u + 12345u;
+    len += (size_t)sprintf(text + len, "%s%d%s", prefixes[(seed >> 16) % 5], i, seps[(seed >> 8) % 6]);
+  }
+  bool ok = true;
+  char err[256];
+  for (int max = 1; max <= 90 && ok; max += 11) {
+    for (int overlap = 0; overlap < max && overlap <= 24; overlap += max / 3 + 1) {
+      Value args[3] = {S(text), I(max), I(overlap)}, out;
+      if (!builtin_call(t->ctx, t->img, BI_CHUNK_TOKENS, args, 3, &out, err, sizeof err)) {
+        ok = false;
+        break;
+      }
+      List *l = value_as_list(out);
+      size_t at = 0; /* how much of the text the pieces rebuilt */
+      for (uint32_t i = 0; i < l->len && ok; i++) {
+        Str *p = value_as_str(l->items[i]);
+        Value est;
+        builtin_call(t->ctx, t->img, BI_TOKENS, &l->items[i], 1, &est, err, sizeof err);
+        ok &= est.u.i >= 1 && est.u.i <= max;
+        for (size_t k = 0; k < p->len && ok; k += utf8_seq_len((const unsigned char *)p->data + k, p->len - k))
+          ok &= utf8_seq_len((const unsigned char *)p->data + k, p->len - k) > 0;
+        size_t skip = 0; /* the overlap: the longest prefix that the rebuilt text ends with */
+        if (i > 0 && overlap > 0)
+          for (size_t k = p->len - 1; k > 0 && !skip; k--)
+            if (k <= at && memcmp(text + at - k, p->data, k) == 0) skip = k;
+        if (skip) {
+          Value head = value_str(p->data, skip), est2;
+          builtin_call(t->ctx, t->img, BI_TOKENS, &head, 1, &est2, err, sizeof err);
+          ok &= est2.u.i <= overlap;
+          value_release(head);
+        }
+        ok &= at + p->len - skip <= len && memcmp(text + at, p->data + skip, p->len - skip) == 0;
+        at += p->len - skip;
+      }
+      ok &= at == len;
+      value_release(out);
+      value_release(args[0]);
+      if (!ok) fprintf(stderr, "chunk_tokens invariants fail at max %d overlap %d\n", max, overlap);
+    }
+  }
+  CHECK(&t->tally, ok);
+  free(text);
+}
+
+static void test_chunk_tokens(T *t) {
+  EXPECT(t, BI_CHUNK_TOKENS, "[]", S(""), I(10));
+  EXPECT(t, BI_CHUNK_TOKENS, "[\"short\"]", S("short"), I(10));
+  /* max(code points / 4 rounded up, words): "a b " is 2 tokens by its words */
+  EXPECT(t, BI_CHUNK_TOKENS, "[\"a b \",\"c d \",\"e f\"]", S("a b c d e f"), I(2));
+  /* at most 6 tokens; a sentence end is a better place than a word's */
+  EXPECT(t, BI_CHUNK_TOKENS, "[\"The quick brown fox \",\"jumps over the lazy \",\"dog. It was not amused \",\"at all.\"]",
+         S("The quick brown fox jumps over the lazy dog. It was not amused at all."), I(6));
+  /* an overlap of at most 2 tokens, starting at a word */
+  EXPECT(t, BI_CHUNK_TOKENS,
+         "[\"The quick brown fox \",\"fox jumps over the lazy \",\"lazy dog. \",\"dog. It was not amused \",\"amused "
+         "at all.\"]",
+         S("The quick brown fox jumps over the lazy dog. It was not amused at all."), I(6), I(2));
+  EXPECT(t, BI_CHUNK_TOKENS, "[\"one\\n\\n\",\"two three\\n\",\"four\"]", S("one\n\ntwo three\nfour"), I(3));
+  /* the overlap is whole words: none when the last word alone is more */
+  EXPECT(t, BI_CHUNK_TOKENS, "[\"a bb ccc \",\"bb ccc dddd \",\"dddd eeeee \",\"eeeee f g \",\"f g h\"]",
+         S("a bb ccc dddd eeeee f g h"), I(3), I(2));
+  EXPECT(t, BI_CHUNK_TOKENS, "[\"alpha beta \",\"gamma delta \",\"epsilon\"]", S("alpha beta gamma delta epsilon"),
+         I(3), I(1));
+  /* in Han text every character starts a word */
+  EXPECT(t, BI_CHUNK_TOKENS, "[\"一二三四五六七八\",\"五六七八九十百千\"]", S("一二三四五六七八九十百千"), I(2), I(1));
+  /* whole code points: 4 of them estimate 1 token */
+  EXPECT(t, BI_CHUNK_TOKENS, "[\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\",\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\",\"\xc3\xa9\"]",
+         S("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"), I(1));
+  EXPECT(t, BI_CHUNK_TOKENS, "[\"\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\",\"\xf0\x9f\x98\x80\"]",
+         S("\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"), I(1));
+  EXPECT(t, BI_CHUNK_TOKENS, "error: `chunk_tokens` expects a positive max_tokens, found 0", S("abc"), I(0));
+  EXPECT(t, BI_CHUNK_TOKENS, "error: `chunk_tokens` expects an overlap smaller than max_tokens (3), found 3", S("abc"),
+         I(3), I(3));
+  EXPECT(t, BI_CHUNK_TOKENS, "error: `chunk_tokens` expects an overlap of 0 or more, found -1", S("abc"), I(3), I(-1));
+  EXPECT(t, BI_CHUNK_TOKENS, "error: `chunk_tokens` expects a string as its first argument, found 3", I(3), I(3));
+  test_chunk_tokens_invariants(t);
+}
+
 static void test_text_rendering(T *t) {
   char *buf = NULL;
   size_t len = 0, cap = 0;
@@ -478,6 +821,11 @@ int main(void) {
   test_chunk(&t);
   test_lists(&t);
   test_conversions(&t);
+  test_valid_json(&t);
+  test_approx(&t);
+  test_token_f1(&t);
+  test_rouge_l(&t);
+  test_chunk_tokens(&t);
   test_text_rendering(&t);
   builtin_ctx_free(t.ctx);
   image_free(t.img);

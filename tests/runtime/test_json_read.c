@@ -2,7 +2,8 @@
  * hand-written corpus (valid and invalid), every truncation of three provider
  * envelopes and 20,000 seeded byte mutations of them must parse to an equal
  * value in both or fail in both; a cut-off text is reported as truncated;
- * the depth cap holds; error messages say what was expected and found. */
+ * the depth cap holds; error messages say what was expected and found;
+ * JSON_READ_BIG_INTEGERS reads integers beyond 64 bits as doubles. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -117,5 +118,22 @@ int main(void) {
   CHECK_STR(&t, re.text, "expected ':' after an object key, found '1'");
   CHECK(&t, re.position == 5 && !re.truncated);
   CHECK(&t, json_read("[1,", 3, 8, &re) == NULL && re.truncated);
+
+  /* JSON_READ_BIG_INTEGERS: an integer beyond 64 bits becomes a double;
+   * one beyond a double's range is still refused, and so are bad texts */
+  json_t *big = json_read_opts("[123456789012345678901234567890, -9223372036854775809, 7]", 57, 8,
+                               JSON_READ_BIG_INTEGERS, &re);
+  CHECK(&t, big && json_is_real(json_array_get(big, 0)) && json_real_value(json_array_get(big, 0)) == 1.2345678901234568e29);
+  CHECK(&t, big && json_is_real(json_array_get(big, 1)) && json_real_value(json_array_get(big, 1)) == -9223372036854775808.0);
+  CHECK(&t, big && json_is_integer(json_array_get(big, 2)) && json_integer_value(json_array_get(big, 2)) == 7);
+  json_decref(big);
+  char huge[400];
+  memset(huge, '9', 399);
+  huge[399] = '\0';
+  CHECK(&t, json_read_opts(huge, 399, 8, JSON_READ_BIG_INTEGERS, &re) == NULL);
+  CHECK_STR(&t, re.text, "expected a number that fits a double, found one that overflows");
+  CHECK(&t, json_read("123456789012345678901234567890", 30, 8, &re) == NULL);
+  CHECK_STR(&t, re.text, "expected an integer that fits 64 bits, found a too big integer");
+  CHECK(&t, json_read_opts("[1,]", 4, 8, JSON_READ_BIG_INTEGERS, &re) == NULL);
   return tally_report(&t);
 }
