@@ -3,7 +3,8 @@
  * The canonical form is compact JSON with object keys sorted by bytes, so the
  * same request always gives the same bytes whatever order its parts were
  * built in:
- *   {"binding":{"base_url":..,"model":..,"provider":..},"kind":"prompt"|"judge",
+ *   {"binding":{"base_url":..,"model":..,"provider":..},
+ *    "contexts":{name:sha256,..} (only when the template reads contexts),"kind":"prompt"|"judge",
  *    "messages":[{"role":..,"text":..} | {"media":{"bytes":n,"mime":..,"sha256":..},"role":..}],
  *    "params":{only the parameters that are set},"prompt":name|null,
  *    "schema":parsed JSON Schema|null,"v":1}
@@ -565,12 +566,49 @@ static void add_schema(TextBuf *b, const char *schema) {
   json_decref(j);
 }
 
+/* ,"contexts":{name:hex,...}: the content hash of each context the prompt's
+ * template reads, by name (sorted), so an edited source changes the key of
+ * every call that uses it even where the text it contributes is cut. */
+static void add_contexts(TextBuf *b, const Request *r) {
+  if (!r->ncontexts || !r->context_hash || !r->img) return;
+  const char **names = xmalloc(r->ncontexts * sizeof *names);
+  uint32_t *order = xmalloc(r->ncontexts * sizeof *order);
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < r->ncontexts; i++) {
+    if (r->contexts[i] >= r->img->ncontexts) continue;
+    names[n] = r->img->contexts[r->contexts[i]].name;
+    order[n++] = r->contexts[i];
+  }
+  for (uint32_t i = 1; i < n; i++) /* insertion sort by name: a template reads a few contexts */
+    for (uint32_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+      const char *tn = names[j];
+      names[j] = names[j - 1];
+      names[j - 1] = tn;
+      uint32_t to = order[j];
+      order[j] = order[j - 1];
+      order[j - 1] = to;
+    }
+  tb_puts(b, ",\"contexts\":{");
+  for (uint32_t i = 0; i < n; i++) {
+    char hex[65];
+    sha256_hex(r->context_hash[order[i]], hex);
+    if (i) tb_putc(b, ',');
+    buf_json_cstr(b, names[i]);
+    tb_putc(b, ':');
+    buf_json_cstr(b, hex);
+  }
+  tb_putc(b, '}');
+  free(names);
+  free(order);
+}
+
 char *request_canonical(const Request *r) {
   TextBuf b = {0};
   const Image *img = r->img;
   bool judge = r->prompt < 0;
   tb_puts(&b, "{\"binding\":");
   add_binding(&b, r);
+  add_contexts(&b, r);
   tb_puts(&b, ",\"kind\":");
   tb_puts(&b, judge ? "\"judge\"" : "\"prompt\"");
   tb_puts(&b, ",\"messages\":");

@@ -21,6 +21,9 @@ typedef struct Request {
   Value messages;           /* borrowed: list of IMG_TYPE_MESSAGE records */
   uint32_t out_type;        /* type id of the expected reply */
   const char *schema;       /* JSON Schema text, or NULL for plain text */
+  uint32_t ncontexts;       /* the contexts the prompt's template reads (indices into img->contexts) */
+  const uint32_t *contexts;
+  const unsigned char (*context_hash)[32]; /* per context of the image: the SHA-256 of what it read */
 } Request;
 
 /* The canonical JSON text of `r` (malloc'd, NUL-terminated). */

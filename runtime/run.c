@@ -125,6 +125,8 @@ typedef struct Sched {
   ContextEnv ctx_env;
   Value *ctx_values;
   unsigned char (*ctx_hash)[32]; /* SHA-256 of what each context read (context.h), for the cache keys of calls */
+  uint32_t **prompt_ctx;    /* per prompt: the contexts its template reads (OP_CONTEXT in its render function) */
+  uint32_t *prompt_nctx;
   char **ctx_error;         /* a failed read's message */
   bool *ctx_loaded;
   /* outputs */
@@ -727,6 +729,11 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
   x->req.messages = with_feedback(messages, feedback);
   x->req.out_type = p ? p->out_type : IMG_TYPE_FLOAT;
   x->req.schema = p ? p->schema : JUDGE_SCHEMA;
+  if (p) { /* their content hashes are part of the request's key */
+    x->req.ncontexts = s->prompt_nctx[prompt];
+    x->req.contexts = s->prompt_ctx[prompt];
+    x->req.context_hash = s->ctx_hash;
+  }
   /* the key (SHA-256 of the canonical request) is needed by the mock, the
    * cassettes and the trace; a plain network run does without it */
   bool offline = s->replay || s->opt->mock || m->provider == PROVIDER_MOCK || s->test;
@@ -1125,6 +1132,28 @@ static FILE *open_out(const char *path, const char *what) {
   return f;
 }
 
+/* Which contexts each prompt's template reads: the CONTEXT instructions of
+ * its render function, each context once, in the order they appear. */
+static void prompt_contexts(Sched *s) {
+  const Image *img = s->img;
+  s->prompt_ctx = xmalloc((img->nprompts + 1) * sizeof *s->prompt_ctx);
+  s->prompt_nctx = xmalloc((img->nprompts + 1) * sizeof *s->prompt_nctx);
+  for (uint32_t p = 0; p < img->nprompts; p++) {
+    const ImgFunc *fn = &img->funcs[img->prompts[p].render];
+    uint32_t *list = NULL, n = 0;
+    for (uint32_t i = 0; i < fn->ncode; i++) {
+      if (fn->code[i].op != OP_CONTEXT) continue;
+      bool seen = false;
+      for (uint32_t k = 0; k < n && !seen; k++) seen = list[k] == fn->code[i].b;
+      if (seen) continue;
+      list = xrealloc(list, (n + 1) * sizeof *list);
+      list[n++] = fn->code[i].b;
+    }
+    s->prompt_ctx[p] = list;
+    s->prompt_nctx[p] = n;
+  }
+}
+
 static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
   struct TestRun *test = s->test; /* the only field a caller sets first */
   memset(s, 0, sizeof *s);
@@ -1165,6 +1194,7 @@ static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
       !s->usage)
     flow_oom();
   s->stats = evalstats_new(img);
+  prompt_contexts(s);
   VmHost host = {s, sched_call, sched_context, sched_wake, sched_spawn, sched_finished, test_mock, test_expect};
   vm_init(&s->vm, img, host, s->window);
   char err[512];
@@ -1252,6 +1282,9 @@ static void teardown(Sched *s) {
   }
   free(s->ctx_values);
   free(s->ctx_hash);
+  for (uint32_t i = 0; s->prompt_ctx && i < s->img->nprompts; i++) free(s->prompt_ctx[i]);
+  free(s->prompt_ctx);
+  free(s->prompt_nctx);
   free(s->ctx_error);
   free(s->ctx_loaded);
   free(s->slots);

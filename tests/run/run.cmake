@@ -8,7 +8,8 @@ foreach(t determinism replay bytecode_cli)
 endforeach()
 add_test(NAME run.cli COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/cli_run.sh $<TARGET_FILE:flowc>)
 add_test(NAME run.evals COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/evals.sh $<TARGET_FILE:flowc>)
-set_tests_properties(run.cli run.evals PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed")
+add_test(NAME run.context_keys COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/context_keys.sh $<TARGET_FILE:flowc>)
+set_tests_properties(run.cli run.evals run.context_keys PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed")
 # A million items in the normal build; fewer under the sanitizers (slower,
 # and their allocator keeps more memory), with a bound to match.
 if(FLOW_SANITIZE)
