@@ -348,7 +348,7 @@ static bool worth_printing(const EvalStats *st) {
 void evalstats_print(const EvalStats *st, FILE *out) {
   if (!worth_printing(st)) return;
   const Image *img = st->img;
-  enum { WIDTH = 44 };
+  enum { WIDTH = 52 };
   char label[256];
   fprintf(out, "flowc: evaluation\n");
   for (uint32_t e = 0; e < img->nevals; e++) {
@@ -358,8 +358,9 @@ void evalstats_print(const EvalStats *st, FILE *out) {
     print_row(out, 2, label, WIDTH, &es->all);
     for (uint32_t i = 0; i < img->evals[e].nasserts; i++) {
       const char *m = assert_message(img, e, i);
-      if (strlen(m) > 30) /* keep the columns: the report has the whole message */
-        snprintf(label, sizeof label, "assert \"%.27s...\"", m);
+      int room = WIDTH - 2 - (int)strlen("assert \"\""); /* keep the columns: the report has the whole message */
+      if ((int)strlen(m) > room)
+        snprintf(label, sizeof label, "assert \"%.*s...\"", room - 3, m);
       else
         snprintf(label, sizeof label, "assert \"%s\"", m);
       print_row(out, 4, label, WIDTH - 2, &es->asserts[i]);
@@ -378,8 +379,13 @@ void evalstats_print(const EvalStats *st, FILE *out) {
     char where[256];
     size_t n;
     const char *t = check_text(st, sorted[i].text, &n);
-    snprintf(label, sizeof label, "check %.*s (%s)", n > 24 ? 24 : (int)n, t,
-             vm_pos_str(img, sorted[i].pos, where, sizeof where));
+    const char *pos = vm_pos_str(img, sorted[i].pos, where, sizeof where);
+    int room = WIDTH - (int)strlen("check  ()") - (int)strlen(pos); /* the condition fits the column, cut if need be */
+    if (room < 12) room = 12;
+    if ((int)n <= room)
+      snprintf(label, sizeof label, "check %.*s (%s)", (int)n, t, pos);
+    else
+      snprintf(label, sizeof label, "check %.*s... (%s)", room - 3, t, pos);
     print_row(out, 2, label, WIDTH, &sorted[i].all);
   }
   free(sorted);
