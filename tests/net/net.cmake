@@ -13,3 +13,11 @@ add_test(NAME net.reject COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/reject.sh $<TARGET
 set_tests_properties(net.reject PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed" TIMEOUT 120)
 add_test(NAME net.transport COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/transport.sh $<TARGET_FILE:flowc> $<TARGET_FILE:flow_mockserver>)
 set_tests_properties(net.transport PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed" TIMEOUT 120)
+add_test(NAME net.actions COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/actions.sh $<TARGET_FILE:flowc> $<TARGET_FILE:flow_mockserver>)
+set_tests_properties(net.actions PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed" TIMEOUT 120)
+add_test(NAME net.judge COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/judge.sh $<TARGET_FILE:flowc> $<TARGET_FILE:flow_mockserver>)
+set_tests_properties(net.judge PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed" TIMEOUT 120)
+# A known bug, disabled until it is fixed: a judge's score is not held to
+# 0..1 (see the script's header). Enable it with the fix.
+add_test(NAME net.judge_range COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/judge_range.sh $<TARGET_FILE:flowc> $<TARGET_FILE:flow_mockserver>)
+set_tests_properties(net.judge_range PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed" TIMEOUT 120 DISABLED TRUE)
