@@ -296,8 +296,8 @@ static Value with_feedback(Value messages, Value feedback) {
 }
 
 static const char JUDGE_SCHEMA[] =
-    "{\"type\":\"object\",\"properties\":{\"score\":{\"type\":\"number\"}},\"required\":[\"score\"],"
-    "\"additionalProperties\":false}";
+    "{\"type\":\"object\",\"properties\":{\"score\":{\"type\":\"number\",\"minimum\":0,\"maximum\":1}},"
+    "\"required\":[\"score\"],\"additionalProperties\":false}";
 
 /* ---- network calls ---------------------------------------------------------------- */
 
@@ -846,8 +846,11 @@ static void resolve_reply(Sched *s, Future *f, int32_t prompt, uint32_t out_type
     snprintf(msg, sizeof msg, "the reply of %s is not JSON: %s", prompt >= 0 ? img->prompts[prompt].name : "a judge", err);
   } else if (prompt < 0) {
     json_t *score = json_object_get(j, "score");
-    ok = json_is_number(score);
-    if (ok) v = value_float(json_number_value(score));
+    double x = json_is_number(score) ? json_number_value(score) : -1;
+    ok = json_is_number(score) && x >= 0 && x <= 1; /* a score on another scale is refused, not rescaled */
+    if (ok) v = value_float(x);
+    else if (json_is_number(score))
+      snprintf(msg, sizeof msg, "the judge's reply has \"score\": %g; expected a number from 0 to 1", x);
     else snprintf(msg, sizeof msg, "the judge's reply has no number \"score\"");
   } else {
     ok = json_to_value(img, out_type, j, JV_LENIENT_ENUMS, &v, err, sizeof err);

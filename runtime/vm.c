@@ -368,10 +368,11 @@ static void fork_join(Vm *vm, Fork *k) {
 static void fork_child_finished(Vm *vm, Task *child) {
   Fork *k = child->fork;
   uint32_t i = child->index;
+  if (child->warned && k->parent) k->parent->warned = true;
   if (child->state == TASK_DONE) {
     k->results[i] = child->result;
     child->result = value_none();
-    k->succeeded++;
+    k->succeeded += !child->warned; /* TRIALS: a trial that took a `warn` did not pass */
   } else if (child->state == TASK_FAILED && k->trials) {
     /* a failed trial is counted, not propagated */
   } else if (child->state == TASK_FAILED) {
@@ -992,6 +993,7 @@ void vm_run(Vm *vm, Task *t) {
       task_fail(vm, t, value_as_str(R[in->a])->data, pos);
       return;
     case OP_WARN: {
+      t->warned = true;
       char where[256];
       json_t *ev = json_pack("{s:s, s:s, s:s}", "event", "warning", "at", vm_pos_str(img, pos, where, sizeof where),
                              "message", value_as_str(R[in->a])->data);

@@ -132,6 +132,7 @@ struct Task {
   uint64_t id;
   uint64_t item;            /* input item number (0-based) */
   uint64_t seed;            /* the mock seed of a pass_rate trial (0: none); inherited by loops */
+  bool warned;              /* a `warn` action ran in it (or in a loop it started) */
   Task *parent;             /* FORK parent, NULL for an item's root task */
   uint32_t index;           /* position among the parent's fork children */
   struct Fork *fork;        /* the fork this task belongs to */

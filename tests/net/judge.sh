@@ -78,7 +78,7 @@ out = [json.loads(l) for l in open("out.jsonl")]
 errors = [json.loads(l) for l in open("errors.jsonl")]
 report = json.load(open("report.json"))
 reqs = [json.loads(l) for l in open("requests.jsonl")]
-SCHEMA = {"type": "object", "properties": {"score": {"type": "number"}}, "required": ["score"],
+SCHEMA = {"type": "object", "properties": {"score": {"type": "number", "minimum": 0, "maximum": 1}}, "required": ["score"],
           "additionalProperties": False}
 def texts(m):
     c = m["content"]

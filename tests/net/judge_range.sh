@@ -1,14 +1,7 @@
-# judge_range.sh - KNOWN BUG, registered DISABLED in net.cmake until fixed:
-# `judge(m, ...)` is documented to give a score in 0..1 (docs/language.md
-# §3.7 and §5), but nothing holds a judge to that range. The judge's request
-# says nothing of it (the rubric is the only message; the schema is
-# {"score": {"type": "number"}} with no minimum or maximum), and a reply of
-# {"score": 7} -- a model scoring on a 1-10 scale -- is recorded as 7.0 and
-# passes `assert s >= 0.5`, as {"score": -1} fails it as -1.0.
-# This test requires what the documentation promises: a score outside 0..1
-# is never recorded (the fix may refuse such a reply or bring it into the
-# range, and may also put the range in the request's schema).
-# Run it by hand: sh tests/net/judge_range.sh build/flowc build/flow_mockserver
+# judge_range.sh - `judge(m, ...)` gives a score in 0..1 (docs/language.md
+# §3.7 and §5): the judge's request says so (its schema's "score" has minimum
+# 0 and maximum 1), and a reply on another scale -- {"score": 7} from a model
+# scoring 1-10, or {"score": -1} -- is refused, never recorded.
 # Usage: sh judge_range.sh FLOWC MOCKSERVER
 . "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP" || exit 2

@@ -52,8 +52,10 @@ ensure else warn: the failing value is returned, not re-asked
 ensure else fail: the call fails, nothing is re-asked
 ensure else fail: a value that passes goes through
 ensure else skip: drops the loop iteration
+pass_rate: a trial that took a warn did not pass
+pass_rate: a trial that recovered by retry passed
 NAMES
-expect_contains out "flowc test: 19 tests in 1 file: 19 passed, 0 failed, 0 errors" "every action test passes"
+expect_contains out "flowc test: 21 tests in 1 file: 21 passed, 0 failed, 0 errors" "every action test passes"
 
 # ---- 2. the failures, each message exactly -------------------------------------
 run "$FLOWC" test actions_fail.flow
