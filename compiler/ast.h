@@ -18,6 +18,7 @@ typedef struct Type Type;     /* types.h */
 typedef struct Decl Decl;
 typedef struct Expr Expr;
 typedef struct Stmt Stmt;
+struct ContextRead;           /* check_internal.h */
 
 /* A name as written, with its span. `name` is interned. */
 typedef struct Ident {
@@ -278,7 +279,9 @@ struct Decl {
     struct { Entry **entries; unsigned n; } model;      /* D_MODEL, D_POLICY */
     struct { Field **fields; unsigned n; } record;      /* D_TYPE */
     struct { Variant *variants; unsigned n; } enm;      /* D_ENUM */
-    struct { TypeExpr *type; Expr *source; } context;
+    /* read: what the source reads, for the prompt-size estimate (set by the
+     * checker, check_internal.h; NULL when unknown) */
+    struct { TypeExpr *type; Expr *source; struct ContextRead *read; } context;
     struct { Param **params; unsigned nparams; TypeExpr *ret; PromptItem **items; unsigned nitems;
              Decl *model; Decl *policy; } prompt;
     struct { Param **params; unsigned nparams; Stmt **body; unsigned nbody; } eval;

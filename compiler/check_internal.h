@@ -4,11 +4,13 @@
  * check_expr.c  expressions, templates, built-in functions
  * check_stmt.c  flow, eval and test bodies; yields; matches
  * check_model.c model bindings, policies, prompt settings, context sources
+ * check_size.c  the prompt-size estimate against context windows (W0315)
  * Not part of the front end's interface. */
 #ifndef FLOW_CHECK_INTERNAL_H
 #define FLOW_CHECK_INTERNAL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "ast.h"
 #include "check.h"
@@ -27,6 +29,26 @@ typedef struct Local {
   struct Local *alias;  /* a narrowing (`x != none`) rebinds this original */
   Decl *context;        /* a narrowing of a context rebinds that context */
 } Local;
+
+/* How a context's size is known to the prompt-size estimate. */
+typedef enum ReadKind {
+  READ_FILE,        /* one file, measured when its path was checked */
+  READ_GLOB,        /* the files a pattern matches, measured at first need */
+  READ_AT_RUN_TIME, /* env and http: unknown until the run */
+} ReadKind;
+
+/* What a context reads (Decl.u.context.read), set by check_context when the
+ * source can be measured or is known to be read at run time. */
+typedef struct ContextRead {
+  ReadKind kind;
+  const char *source;   /* the source's name: "file", "json", "glob", "http" ... */
+  const char *path;     /* READ_FILE, READ_GLOB: the path or pattern as written */
+  const char *pattern;  /* READ_GLOB: the pattern from the working folder */
+  bool measured;        /* READ_GLOB: bytes, largest and files are set */
+  uint64_t bytes;       /* every file together */
+  uint64_t largest;     /* the largest single file */
+  uint64_t files;       /* how many files */
+} ContextRead;
 
 /* Where a `yield` goes. */
 typedef enum YieldTarget {
@@ -107,8 +129,27 @@ void check_policy(Checker *c, Decl *d);
 void check_context(Checker *c, Decl *d);
 /* A literal path `arg` of declaration `d` (a file, or a glob pattern with
  * `is_glob`) must stay inside the project (E0503) and exist (E0504); `what`
- * says what it is in messages ("context", "cassette"). */
-void check_project_path(Checker *c, Decl *d, Expr *arg, bool is_glob, const char *what);
+ * says what it is in messages ("context", "cassette"). True when it does
+ * (a file: a regular file, whose size goes to *bytes unless NULL; a pattern:
+ * one that matches); false after a diagnostic, and for the embedded
+ * standard library, whose paths are not checked. */
+bool check_project_path(Checker *c, Decl *d, Expr *arg, bool is_glob, const char *what, uint64_t *bytes);
+/* `path`, relative to the folder of the file that declares `d`, as a path
+ * from the working folder (in the arena); NULL in the standard library. */
+const char *check_project_full(Checker *c, Decl *d, const char *path);
 void check_prompt(Checker *c, Decl *d);
+/* The entry `key` of a model, policy or block body, or NULL. */
+Entry *check_find_entry(Entry **entries, unsigned n, const char *key);
+/* The bindings that may answer prompt `d`, one per call: its own `model`,
+ * then each fallback of its policy that is a model binding, each binding
+ * once. Start with *i = 0; *via gets the policy of a fallback (NULL for the
+ * prompt's own binding). NULL after the last. */
+Decl *check_prompt_binding(Checker *c, Decl *d, unsigned *i, Decl **via);
+
+/* check_size.c */
+/* W0315: for each binding that may answer prompt `d` and declares a
+ * `context_window`, warn when the prompt's estimated size exceeds it. Called
+ * at the end of check_prompt. */
+void check_prompt_size(Checker *c, Decl *d);
 
 #endif

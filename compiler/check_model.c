@@ -409,7 +409,7 @@ static void check_entries(Checker *c, Entry **entries, unsigned n, const KeySpec
   }
 }
 
-static Entry *find_entry(Entry **entries, unsigned n, const char *key) {
+Entry *check_find_entry(Entry **entries, unsigned n, const char *key) {
   for (unsigned i = 0; i < n; i++)
     if (strcmp(entries[i]->key.name, key) == 0) return entries[i];
   return NULL;
@@ -419,12 +419,12 @@ void check_model(Checker *c, Decl *d) {
   check_entries(c, d->u.model.entries, d->u.model.n, MODEL_KEYS, "model", DIAG_E0302);
   const char *required[] = {"provider", "name"};
   for (unsigned i = 0; i < 2; i++) {
-    if (find_entry(d->u.model.entries, d->u.model.n, required[i])) continue;
+    if (check_find_entry(d->u.model.entries, d->u.model.n, required[i])) continue;
     Diag *g = diag_add(c->diags, DIAG_E0306, d->name.span, "model `%s` has no `%s`", d->name.name, required[i]);
     diag_set_label(g, "missing `%s: ...`", required[i]);
     diag_set_help(g, i == 0 ? "add `provider: openai` (or anthropic, ollama, mock)" : "add the provider's model name, e.g. `name: \"gpt-4o-mini\"`");
   }
-  if (!find_entry(d->u.model.entries, d->u.model.n, "max_tokens")) {
+  if (!check_find_entry(d->u.model.entries, d->u.model.n, "max_tokens")) {
     Diag *g = diag_add(c->diags, DIAG_W0305, d->name.span, "model `%s` does not set `max_tokens`", d->name.name);
     diag_set_label(g, "replies are capped only by the provider's default");
     diag_set_help(g, "add `max_tokens: N` so cost and latency have a bound");
@@ -439,7 +439,7 @@ void check_policy(Checker *c, Decl *d) {
 
 /* Is the boolean key `cap` (vision, audio) set to true on model `m`? */
 static bool model_capable(Decl *m, const char *cap) {
-  Entry *e = find_entry(m->u.model.entries, m->u.model.n, cap);
+  Entry *e = check_find_entry(m->u.model.entries, m->u.model.n, cap);
   return e && e->value && e->value->kind == EX_BOOL && e->value->u.b;
 }
 
@@ -506,22 +506,47 @@ static void report_incapable(Checker *c, Decl *d, PromptItem *it, Decl *m, Decl 
                 image ? "images" : "audio");
 }
 
+/* The model binding named by item `k` of a fallback list, or NULL. */
+static Decl *fallback_at(Checker *c, const Expr *list, unsigned k) {
+  const Expr *item = list->u.list.items[k];
+  Decl *m = item->kind == EX_NAME ? program_lookup(c->p, item->u.name.id.name) : NULL;
+  return m && m->kind == D_MODEL ? m : NULL;
+}
+
+Decl *check_prompt_binding(Checker *c, Decl *d, unsigned *i, Decl **via) {
+  Decl *m = d->u.prompt.model;
+  if (*i == 0) {
+    (*i)++;
+    if (m) {
+      *via = NULL;
+      return m;
+    }
+  }
+  Decl *pol = d->u.prompt.policy;
+  Entry *fb = pol ? check_find_entry(pol->u.model.entries, pol->u.model.n, "fallback") : NULL;
+  if (!fb || !fb->value || fb->value->kind != EX_LIST) return NULL;
+  const Expr *list = fb->value;
+  while (*i <= list->u.list.n) {
+    unsigned k = (*i)++ - 1;
+    Decl *alt = fallback_at(c, list, k);
+    bool seen = !alt || alt == m;
+    for (unsigned j = 0; j < k && !seen; j++) seen = fallback_at(c, list, j) == alt;
+    if (seen) continue;
+    *via = pol;
+    return alt;
+  }
+  return NULL;
+}
+
 static void check_media_part(Checker *c, Decl *d, PromptItem *it) {
   bool image = it->kind == PI_IMAGE;
   Type *want = image ? &c->tt.image : &c->tt.audio;
   check_expr_as(c, it->value, want, image ? "an `image` part" : "an `audio` part");
   const char *cap = image ? "vision" : "audio";
-  /* the prompt's own binding, then every fallback of its policy */
-  Decl *m = d->u.prompt.model;
-  if (m && !model_capable(m, cap)) report_incapable(c, d, it, m, NULL);
-  Decl *pol = d->u.prompt.policy;
-  Entry *fb = pol ? find_entry(pol->u.model.entries, pol->u.model.n, "fallback") : NULL;
-  if (!fb || !fb->value || fb->value->kind != EX_LIST) return;
-  for (unsigned i = 0; i < fb->value->u.list.n; i++) {
-    Expr *item = fb->value->u.list.items[i];
-    Decl *alt = item->kind == EX_NAME ? program_lookup(c->p, item->u.name.id.name) : NULL;
-    if (alt && alt->kind == D_MODEL && alt != m && !model_capable(alt, cap)) report_incapable(c, d, it, alt, pol);
-  }
+  unsigned i = 0;
+  Decl *m, *via;
+  while ((m = check_prompt_binding(c, d, &i, &via)))
+    if (!model_capable(m, cap)) report_incapable(c, d, it, m, via);
 }
 
 /* The part of a type that keeps it from being JSON-representable. */
@@ -589,6 +614,7 @@ void check_prompt(Checker *c, Decl *d) {
     diag_set_label(g, "contains `%s`", tstr(c, bad));
     diag_add_note(g, "a prompt's output is built from string, int, float, bool, enums, records, lists, optionals and maps");
   }
+  check_prompt_size(c, d);
 }
 
 /* ---- context sources ------------------------------------------------------------------ */
@@ -646,16 +672,24 @@ static bool source_produces(Source src, const Type *t, const char **why) {
   return true;
 }
 
-/* Static checks of a literal path: inside the project, and present. */
-static void check_source_path(Checker *c, Decl *d, Expr *arg, Source src) {
+/* Static checks of a literal path: inside the project, and present (see
+ * check_project_path). */
+static bool check_source_path(Checker *c, Decl *d, Expr *arg, Source src, uint64_t *bytes) {
   if (!expr_const_string(arg)) {
     wrong_type(c, DIAG_E0303, arg, SOURCE_NAMES[src], "a path string without templates");
-    return;
+    return false;
   }
-  check_project_path(c, d, arg, src == SRC_GLOB, "context");
+  return check_project_path(c, d, arg, src == SRC_GLOB, "context", bytes);
 }
 
-void check_project_path(Checker *c, Decl *d, Expr *arg, bool is_glob, const char *what) {
+const char *check_project_full(Checker *c, Decl *d, const char *path) {
+  const char *file = source_map_file(c->p->sources, d->file)->path;
+  if (strncmp(file, "std/", 4) == 0) return NULL;
+  const char *slash = strrchr(file, '/');
+  return arena_printf(c->arena, "%.*s%s", slash ? (int)(slash - file + 1) : 0, file, path);
+}
+
+bool check_project_path(Checker *c, Decl *d, Expr *arg, bool is_glob, const char *what, uint64_t *bytes) {
   const char *path = expr_const_string(arg);
   bool escapes = path[0] == '/' || path[0] == '~';
   for (const char *p = path; *p && !escapes; p++)
@@ -666,12 +700,10 @@ void check_project_path(Checker *c, Decl *d, Expr *arg, bool is_glob, const char
     diag_set_label(g, "must stay inside the project");
     diag_set_help(g, "%s paths are relative to this file's folder and may not leave it; copy the file into the project",
                   what);
-    return;
+    return false;
   }
-  const char *file = source_map_file(c->p->sources, d->file)->path;
-  if (strncmp(file, "std/", 4) == 0) return;
-  const char *slash = strrchr(file, '/');
-  char *full = arena_printf(c->arena, "%.*s%s", slash ? (int)(slash - file + 1) : 0, file, path);
+  const char *full = check_project_full(c, d, path);
+  if (!full) return false;
   if (is_glob) {
     glob_t g;
     int rc = glob(full, 0, NULL, &g);
@@ -682,15 +714,19 @@ void check_project_path(Checker *c, Decl *d, Expr *arg, bool is_glob, const char
       diag_set_label(dg, "matches nothing");
       diag_add_note(dg, "looked for `%s`", full);
     }
-    return;
+    return n > 0;
   }
   struct stat st;
-  if (stat(full, &st) != 0 || !S_ISREG(st.st_mode)) {
+  int rc = stat(full, &st);
+  if (rc != 0 || !S_ISREG(st.st_mode)) {
     Diag *dg = diag_add(c->diags, DIAG_E0504, arg->span, "%s file \"%s\" %s", what, path,
-                        stat(full, &st) != 0 ? "does not exist" : "is not a regular file");
+                        rc != 0 ? "does not exist" : "is not a regular file");
     diag_set_label(dg, "not found");
     diag_add_note(dg, "looked for `%s`", full);
+    return false;
   }
+  if (bytes) *bytes = (uint64_t)st.st_size;
+  return true;
 }
 
 /* The host and port of an https URL ("https://[user@]host[:port]/..."),
@@ -770,6 +806,23 @@ static void check_http_allow(Checker *c, Expr *url_arg, const char *url, Expr *a
                   "%s:%u`", host, port, host, port);
 }
 
+/* Set d->u.context.read, what context `d` reads for the prompt-size
+ * estimate (check_size.c): for a file source, the size of the file (`found`
+ * says check_source_path found it, `bytes` its size); for a glob, the
+ * pattern, measured when a prompt first needs it; for env and http, that
+ * it is read at run time. */
+static void record_read(Checker *c, Decl *d, Source s, Expr *arg, bool found, uint64_t bytes) {
+  if (s == SRC_IMAGE || s == SRC_AUDIO || ((s != SRC_ENV && s != SRC_HTTP) && !found)) return;
+  ContextRead *r = ARENA_NEW(c->arena, ContextRead);
+  r->source = SOURCE_NAMES[s];
+  r->kind = s == SRC_ENV || s == SRC_HTTP ? READ_AT_RUN_TIME : s == SRC_GLOB ? READ_GLOB : READ_FILE;
+  if (r->kind != READ_AT_RUN_TIME) r->path = expr_const_string(arg);
+  if (r->kind == READ_GLOB) r->pattern = check_project_full(c, d, r->path);
+  r->bytes = r->largest = bytes;
+  r->files = r->kind == READ_FILE;
+  d->u.context.read = r;
+}
+
 void check_context(Checker *c, Decl *d) {
   Type *t = check_type_expr(c, d->u.context.type);
   d->type = t;
@@ -793,6 +846,8 @@ void check_context(Checker *c, Decl *d) {
     return;
   }
   unsigned positional = 0;
+  bool found = false; /* a literal path inside the project that exists */
+  uint64_t bytes = 0;
   Expr *first = NULL, *def = NULL, *allow = NULL;
   for (unsigned i = 0; i < src->u.call.nargs; i++) {
     Arg *a = &src->u.call.args[i];
@@ -818,11 +873,12 @@ void check_context(Checker *c, Decl *d) {
     if (!url || strncmp(url, "https://", 8) != 0) wrong_type(c, DIAG_E0303, first, "http", "an `https://` URL string");
     else check_http_allow(c, first, url, allow);
   } else {
-    check_source_path(c, d, first, s);
+    found = check_source_path(c, d, first, s, &bytes);
   }
   const char *why = NULL;
   bool produces = source_produces(s, t, &why);
   if (def && produces) check_expr_as(c, def, t, "the default of `env`");
+  if (produces && positional == 1) record_read(c, d, s, first, found, bytes);
   if (!produces) {
     Diag *g = diag_add(c->diags, DIAG_E0501, d->u.context.type->span,
                        "context `%s` is declared `%s`, which `%s` cannot produce", d->name.name, tstr(c, t), fn);

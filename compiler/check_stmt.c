@@ -470,7 +470,7 @@ static bool check_stmt(Checker *c, Stmt *s) {
         diag_set_label(g, "expected a literal path");
         return false;
       }
-      check_project_path(c, c->decl, s->u.mock.cassette, false, "cassette");
+      check_project_path(c, c->decl, s->u.mock.cassette, false, "cassette", NULL);
       return false;
     }
     Type *rt = d->type ? d->type : &c->tt.error;

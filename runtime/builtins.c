@@ -25,6 +25,7 @@
 #include "json_value.h"
 #include "textbuf.h"
 #include "textsim.h"
+#include "tokens.h"
 #include "utf8.h"
 
 /* ---- the table ---------------------------------------------------------------------------------- */
@@ -767,33 +768,13 @@ static bool bi_chunk(Call *c, Value *out) {
   return true;
 }
 
-/* The running estimate of tokens(): code points and white-space separated
- * words seen so far. Adding a code point raises the estimate by at most 1,
- * and a text read backwards gets the same count. */
-typedef struct TokenEstimate {
-  size_t cps, words;
-  bool in_word;
-} TokenEstimate;
-
-static size_t estimate_add(TokenEstimate *t, uint32_t cp) {
-  bool space = utf8_is_space(cp);
-  t->cps++;
-  if (!space && !t->in_word) t->words++;
-  t->in_word = !space;
-  size_t est = (t->cps + 3) / 4;
-  return est > t->words ? est : t->words;
-}
-
 /* tokens(s): an estimate of the tokens a model's tokenizer would produce:
  * one per four code points (English averages about that), and never fewer
- * than the number of white-space separated words. */
+ * than the number of white-space separated words (tokens.h). */
 static bool bi_tokens(Call *c, Value *out) {
   Str *s;
   if (!arg_str(c, 0, &s)) return false;
-  TokenEstimate t = {0, 0, false};
-  size_t est = 0, adv;
-  for (size_t i = 0; i < s->len; i += adv) est = estimate_add(&t, utf8_decode((const unsigned char *)s->data + i, s->len - i, &adv));
-  *out = value_int((int64_t)est);
+  *out = value_int((int64_t)tokens_of(s->data, s->len));
   return true;
 }
 
@@ -812,9 +793,9 @@ static bool word_starts(const uint32_t *cp, uint64_t q) {
  * `overlap` tokens, so this is after `start`. */
 static uint64_t overlap_start(const Decoded *d, uint64_t start, uint64_t cut, int64_t overlap) {
   if (overlap == 0) return cut;
-  TokenEstimate t = {0, 0, false};
+  TokenEstimate t = TOKENS_START;
   uint64_t p = cut;
-  while (p > start && estimate_add(&t, d->cp[p - 1]) <= (uint64_t)overlap) p--;
+  while (p > start && tokens_add_cp(&t, d->cp[p - 1]) <= (uint64_t)overlap) p--;
   for (uint64_t q = p; q < cut; q++)
     if (word_starts(d->cp, q)) return q;
   return cut;
@@ -834,10 +815,10 @@ static bool bi_chunk_tokens(Call *c, Value *out) {
   Value lv = value_list(0);
   uint64_t start = 0;
   while (start < d.n) {
-    TokenEstimate t = {0, 0, false};
+    TokenEstimate t = TOKENS_START;
     uint64_t end = start, lo = 0;
     size_t est;
-    while (end < d.n && (est = estimate_add(&t, d.cp[end])) <= (uint64_t)max) {
+    while (end < d.n && (est = tokens_add_cp(&t, d.cp[end])) <= (uint64_t)max) {
       end++;
       if (!lo && est >= enough) lo = end;
     }

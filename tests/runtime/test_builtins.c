@@ -17,6 +17,7 @@
 #include "json_value.h"
 #include "tally.h"
 #include "textbuf.h"
+#include "tokens.h"
 #include "value.h"
 
 /* The state of the run: counters, the builtins' context, an image with an
@@ -755,6 +756,33 @@ static void test_chunk_tokens_invariants(T *t) {
   free(text);
 }
 
+/* The estimate of tokens.h, shared with `flowc check` (W0315): a text fed in
+ * pieces, cut between code points, estimates as the whole does, tokens()
+ * agrees with it, the estimate never exceeds the byte length (the bound the
+ * checker relies on), and tokens_of_size rounds bytes/4 up. */
+static void test_token_estimate(T *t) {
+  const char *texts[] = {"", "x", "hello world", "a b c d e f", "   x   ", "\xf0\x9f\x98\x80 caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac",
+                         "one\ttwo\nthree  four", "\xff\xfe bad bytes", "ab"};
+  char err[256];
+  for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+    const char *s = texts[i];
+    size_t n = strlen(s), whole = tokens_of(s, n);
+    Value arg = S(s), est;
+    CHECK(&t->tally, builtin_call(t->ctx, t->img, BI_TOKENS, &arg, 1, &est, err, sizeof err) &&
+                         est.u.i == (int64_t)whole);
+    value_release(arg);
+    CHECK(&t->tally, whole <= n);
+    for (size_t cut = 0; cut <= n; cut++) {
+      if (cut < n && ((unsigned char)s[cut] & 0xc0) == 0x80) continue; /* inside a sequence */
+      TokenEstimate e = TOKENS_START;
+      tokens_add_text(&e, s, cut);
+      CHECK(&t->tally, tokens_add_text(&e, s + cut, n - cut) == whole);
+    }
+  }
+  CHECK(&t->tally, tokens_of_size(0) == 0 && tokens_of_size(1) == 1 && tokens_of_size(4) == 1 &&
+                       tokens_of_size(5) == 2 && tokens_of_size(96000) == 24000);
+}
+
 static void test_chunk_tokens(T *t) {
   EXPECT(t, BI_CHUNK_TOKENS, "[]", S(""), I(10));
   EXPECT(t, BI_CHUNK_TOKENS, "[\"short\"]", S("short"), I(10));
@@ -826,6 +854,7 @@ int main(void) {
   test_token_f1(&t);
   test_rouge_l(&t);
   test_chunk_tokens(&t);
+  test_token_estimate(&t);
   test_text_rendering(&t);
   builtin_ctx_free(t.ctx);
   image_free(t.img);
