@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "json_path.h"
 #include "json_read.h"
 #include "json_value.h"
 #include "suggest.h"
@@ -670,8 +671,7 @@ static bool find_duplicate(const json_t *a, size_t *first, size_t *second) {
 
 typedef struct Validator {
   bool explain;                   /* write messages for violations */
-  char path[256];                 /* where in the value: ".items[2].name" */
-  size_t plen;                    /* may exceed the buffer: the path is then shown cut short */
+  JsonPath path;                  /* where in the value: ".items[2].name" */
   TextBuf fail;                   /* the last violation (or the error) */
   size_t fail_depth;              /* plen at that violation */
   unsigned fail_types;            /* the expected types when it was a type mismatch, else 0 */
@@ -686,10 +686,11 @@ static void vwrite(Validator *v, const char *fmt, va_list ap) {
   v->fail.len = 0;
   tb_reserve(&v->fail, 0);
   v->fail.data[0] = '\0';
-  if (v->plen) {
+  if (v->path.len) {
     tb_puts(&v->fail, "at ");
-    tb_put(&v->fail, v->path, v->plen < sizeof v->path ? v->plen : sizeof v->path - 1);
-    tb_puts(&v->fail, v->plen < sizeof v->path ? ": " : "...: ");
+    bool cut = json_path_cut(&v->path);
+    tb_put(&v->fail, v->path.text, cut ? sizeof v->path.text - 1 : v->path.len);
+    tb_puts(&v->fail, cut ? "...: " : ": ");
   }
   char msg[600];
   vsnprintf(msg, sizeof msg, fmt, ap);
@@ -703,7 +704,7 @@ static bool vfail(Validator *v, unsigned types, const char *fmt, ...) {
   va_start(ap, fmt);
   vwrite(v, fmt, ap);
   va_end(ap);
-  v->fail_depth = v->plen;
+  v->fail_depth = v->path.len;
   v->fail_types = types;
   return false;
 }
@@ -722,48 +723,16 @@ static bool verror(Validator *v, const char *fmt, ...) {
   return false;
 }
 
-/* Append a segment to the path; returns the length to go back to. */
-static size_t path_push(Validator *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static size_t path_push(Validator *v, const char *fmt, ...) {
-  size_t mark = v->plen;
-  if (v->plen < sizeof v->path) {
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(v->path + v->plen, sizeof v->path - v->plen, fmt, ap);
-    va_end(ap);
-    v->plen += k < 0 ? 0 : (size_t)k;
-  }
-  return mark;
-}
-
-static void path_pop(Validator *v, size_t mark) {
-  v->plen = mark;
-  if (mark < sizeof v->path) v->path[mark] = '\0';
-}
-
-/* Whether a key can be written .key in a path. */
-static bool is_ident(const char *s) {
-  if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'))) return false;
-  for (s++; *s; s++)
-    if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
-      return false;
-  return true;
-}
-
-/* A path segment for key `key`: .name, or ["odd key"] (only when explaining). */
+/* Path segments are kept only when explaining a failure (json_path.h). */
 static size_t path_push_key(Validator *v, const char *key) {
-  if (!v->explain) return v->plen;
-  if (is_ident(key)) return path_push(v, ".%s", key);
-  TextBuf b = {0};
-  tb_json_string(&b, key, strlen(key) > 40 ? 40 : strlen(key));
-  size_t mark = path_push(v, "[%s]", b.data);
-  free(b.data);
-  return mark;
+  return v->explain ? json_path_push_key(&v->path, key) : v->path.len;
 }
 
 static size_t path_push_index(Validator *v, size_t i) {
-  return v->explain ? path_push(v, "[%zu]", i) : v->plen;
+  return v->explain ? json_path_push_index(&v->path, i) : v->path.len;
 }
+
+static void path_pop(Validator *v, size_t mark) { json_path_pop(&v->path, mark); }
 
 /* "found ..." text of a value, in a per-call buffer. */
 typedef struct Found {
@@ -1038,9 +1007,9 @@ static void best_take(Validator *v, Best *b) {
 /* Report the failure of every branch of `kw` (n of them). */
 static bool best_report(Validator *v, Best *b, const json_t *j, const char *kw, size_t n) {
   bool ok;
-  if (b->depth == v->plen && b->typed) {
+  if (b->depth == v->path.len && b->typed) {
     ok = vfail(v, b->types, "expected %s, found %s", TYPES(b->types), FOUND(j));
-  } else if (b->depth == v->plen && b->others > 1) {
+  } else if (b->depth == v->path.len && b->others > 1) {
     ok = vfail(v, 0, "expected a value matching %s of the %zu schemas of %s, found %s",
                kw[0] == 'a' ? "at least one" : "exactly one", n, kw, FOUND(j));
   } else {

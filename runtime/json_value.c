@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "json_path.h"
 #include "json_read.h"
 #include "textbuf.h"
 
@@ -181,8 +182,7 @@ typedef struct Decoder {
   unsigned flags;
   char *err;
   size_t errlen;
-  char path[256];
-  size_t plen;       /* may exceed the buffer: the path is then shown cut short */
+  JsonPath path;
 } Decoder;
 
 /* Write "at PATH: message" (or just the message at the top level). */
@@ -190,9 +190,9 @@ static bool dec_fail(Decoder *d, const char *fmt, ...) __attribute__((format(pri
 static bool dec_fail(Decoder *d, const char *fmt, ...) {
   if (!d->err || !d->errlen) return false;
   size_t n = 0;
-  if (d->plen) {
-    bool cut = d->plen >= sizeof d->path;
-    int k = snprintf(d->err, d->errlen, "at %s%s: ", d->path, cut ? "..." : "");
+  if (d->path.len) {
+    bool cut = json_path_cut(&d->path);
+    int k = snprintf(d->err, d->errlen, "at %s%s: ", d->path.text, cut ? "..." : "");
     n = k < 0 ? 0 : (size_t)k;
     if (n >= d->errlen) return false;
   }
@@ -201,43 +201,6 @@ static bool dec_fail(Decoder *d, const char *fmt, ...) {
   vsnprintf(d->err + n, d->errlen - n, fmt, ap);
   va_end(ap);
   return false;
-}
-
-/* Append a path segment; returns the length to restore afterwards. */
-static size_t path_push(Decoder *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static size_t path_push(Decoder *d, const char *fmt, ...) {
-  size_t mark = d->plen;
-  if (d->plen < sizeof d->path) {
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(d->path + d->plen, sizeof d->path - d->plen, fmt, ap);
-    va_end(ap);
-    d->plen += k < 0 ? 0 : (size_t)k;
-  }
-  return mark;
-}
-
-static void path_pop(Decoder *d, size_t mark) {
-  d->plen = mark;
-  if (mark < sizeof d->path) d->path[mark] = '\0';
-}
-
-static bool is_ident(const char *s) {
-  if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'))) return false;
-  for (s++; *s; s++)
-    if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
-      return false;
-  return true;
-}
-
-/* A path segment for an object key: .name, or ["odd key"]. */
-static size_t path_push_key(Decoder *d, const char *key) {
-  if (is_ident(key)) return path_push(d, ".%s", key);
-  TextBuf b = {NULL, 0, 0};
-  tb_json_string(&b, key, strlen(key) > 40 ? 40 : strlen(key));
-  size_t mark = path_push(d, "[%s]", b.data);
-  free(b.data);
-  return mark;
 }
 
 void json_describe(const json_t *j, char *out, size_t outlen) {
@@ -350,10 +313,10 @@ static bool decode_map(Decoder *d, uint32_t elem, const json_t *j, int depth, Va
   const char *key;
   json_t *item;
   json_object_foreach((json_t *)j, key, item) {
-    size_t mark = path_push_key(d, key);
+    size_t mark = json_path_push_key(&d->path, key);
     Value v;
     bool ok = decode(d, elem, item, depth + 1, false, &v);
-    path_pop(d, mark);
+    json_path_pop(&d->path, mark);
     if (!ok) {
       value_release(mv);
       return false;
@@ -409,9 +372,9 @@ static bool decode_record(Decoder *d, uint32_t type, const ImgType *t, const jso
       }
       return dec_fail(d, "missing field \"%s\" (expected %s)", name, want);
     }
-    size_t mark = path_push_key(d, name);
+    size_t mark = json_path_push_key(&d->path, name);
     bool ok = decode(d, t->field_types[i], fj, depth + 1, false, &r->fields[i]);
-    path_pop(d, mark);
+    json_path_pop(&d->path, mark);
     if (!ok) {
       value_release(rv);
       return false;
@@ -501,10 +464,10 @@ static bool decode(Decoder *d, uint32_t type, const json_t *j, int depth, bool n
       size_t n = json_array_size(j);
       Value lv = value_list((uint32_t)n);
       for (size_t i = 0; i < n; i++) {
-        size_t mark = path_push(d, "[%zu]", i);
+        size_t mark = json_path_push_index(&d->path, i);
         Value v;
         bool ok = decode_any(d, json_array_get(j, i), depth + 1, &v);
-        path_pop(d, mark);
+        json_path_pop(&d->path, mark);
         if (!ok) {
           value_release(lv);
           return false;
@@ -556,10 +519,10 @@ static bool decode(Decoder *d, uint32_t type, const json_t *j, int depth, bool n
     size_t n = json_array_size(j);
     Value lv = value_list((uint32_t)n);
     for (size_t i = 0; i < n; i++) {
-      size_t mark = path_push(d, "[%zu]", i);
+      size_t mark = json_path_push_index(&d->path, i);
       Value v;
       bool ok = decode(d, t->elem, json_array_get(j, i), depth + 1, false, &v);
-      path_pop(d, mark);
+      json_path_pop(&d->path, mark);
       if (!ok) {
         value_release(lv);
         return false;
