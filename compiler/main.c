@@ -16,16 +16,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arena.h"
+#include "cli.h"
 #include "compile.h"
 #include "diag.h"
 #include "diag_render.h"
-#include "fetch.h"
 #include "bytecode.h"
 #include "disasm.h"
 #include "embedded.h"
 #include "image.h"
 #include "program.h"
 #include "run.h"
+#include "run_cli.h"
 #include "test_runner.h"
 
 #ifndef FLOW_VERSION
@@ -38,26 +40,11 @@ enum { EXIT_CLEAN = 0, EXIT_FOUND = 1, EXIT_USAGE = 2 };
  * Option tables and the argument parser
  * ------------------------------------------------------------------------- */
 
-/* One option of a command: a flag (metavar NULL) or an option taking a
- * value, optionally restricted to a NULL-terminated list of choices. */
-typedef struct OptSpec {
-  const char *name;            /* "--format" */
-  const char *metavar;         /* "FORMAT", or NULL for a flag */
-  const char *const *choices;  /* allowed values, NULL-terminated; NULL = any */
-  const char *help;
-} OptSpec;
-
-#define MAX_OPTS 24
-
-/* The result of parsing a command's arguments. values[i] is the value of
- * option i ("" for a flag that is present) or NULL when absent; pos holds
- * the positional arguments (borrowed from argv, array owned). */
-typedef struct ParsedArgs {
-  const char *values[MAX_OPTS];
-  const char **pos;
-  size_t npos;
-  bool help;
-} ParsedArgs;
+/* Options are described by tables and parsed by the shared parser
+ * (runtime/cli.h), which built executables use too. */
+typedef CliOpt OptSpec;
+typedef CliArgs ParsedArgs;
+#define MAX_OPTS CLI_MAX_OPTS
 
 struct Command;
 typedef int (*CommandFn)(const struct Command *cmd, const ParsedArgs *args);
@@ -72,14 +59,6 @@ typedef struct Command {
   size_t nopts;
   CommandFn run;
 } Command;
-
-/* Print "a, b or c" for a NULL-terminated list of choices. */
-static void print_choices(FILE *out, const char *const *choices) {
-  for (size_t i = 0; choices[i]; i++) {
-    if (i) fputs(choices[i + 1] ? ", " : " or ", out);
-    fputs(choices[i], out);
-  }
-}
 
 /* Report a usage error: "flowc: error: MESSAGE" and a pointer to the help
  * of `cmd` (or of flowc when NULL). Returns EXIT_USAGE. */
@@ -98,81 +77,14 @@ static int usage_error(const Command *cmd, const char *fmt, ...) {
   return EXIT_USAGE;
 }
 
-/* Print "expected one of --a, --b or --help" for the options of `cmd`. */
-static void print_option_names(FILE *out, const Command *cmd) {
-  fputs("expected ", out);
-  fputs(cmd->nopts ? "one of " : "", out);
-  for (size_t i = 0; i < cmd->nopts; i++) fprintf(out, "%s, ", cmd->opts[i].name);
-  fputs(cmd->nopts ? "or --help" : "--help", out);
-}
-
 /* Parse `argv[0..argc)` (the arguments after the command name) against the
- * options of `cmd`. Accepts "--opt value", "--opt=value", "--" to end the
- * options, and -h/--help anywhere. Returns 0 or EXIT_USAGE (after printing
- * what was expected and what was found). `out->pos` must be freed. */
+ * options of `cmd`. Returns 0 or EXIT_USAGE (after printing what was
+ * expected and what was found). `out->pos` must be freed. */
 static int parse_args(const Command *cmd, int argc, char **argv, ParsedArgs *out) {
-  memset(out, 0, sizeof *out);
-  out->pos = malloc(((size_t)argc + 1) * sizeof *out->pos);
-  if (!out->pos) return usage_error(cmd, "out of memory");
-  bool options_done = false;
-  for (int i = 0; i < argc; i++) {
-    const char *arg = argv[i];
-    if (options_done || arg[0] != '-' || arg[1] == '\0') {
-      out->pos[out->npos++] = arg;
-      continue;
-    }
-    if (strcmp(arg, "--") == 0) {
-      options_done = true;
-      continue;
-    }
-    if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-      out->help = true;
-      continue;
-    }
-    const char *eq = strchr(arg, '=');
-    size_t namelen = eq ? (size_t)(eq - arg) : strlen(arg);
-    size_t k = 0;
-    while (k < cmd->nopts &&
-           !(strlen(cmd->opts[k].name) == namelen && strncmp(cmd->opts[k].name, arg, namelen) == 0))
-      k++;
-    if (k == cmd->nopts) {
-      fprintf(stderr, "flowc: error: unknown option '%.*s' for 'flowc %s'; ", (int)namelen, arg,
-              cmd->name);
-      print_option_names(stderr, cmd);
-      fprintf(stderr, "\n(see 'flowc help %s')\n", cmd->name);
-      return EXIT_USAGE;
-    }
-    const OptSpec *o = &cmd->opts[k];
-    if (!o->metavar) {
-      if (eq) return usage_error(cmd, "option '%s' takes no value, found '%s'", o->name, arg);
-      out->values[k] = "";
-      continue;
-    }
-    const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-    if (!value || (o->choices && value[0] == '\0')) {
-      fprintf(stderr, "flowc: error: option '%s' expects %s", o->name, o->metavar);
-      if (o->choices) {
-        fputs(" (", stderr);
-        print_choices(stderr, o->choices);
-        fputs(")", stderr);
-      }
-      fprintf(stderr, ", found %s\n(see 'flowc help %s')\n",
-              value ? "an empty value" : "the end of the arguments", cmd->name);
-      return EXIT_USAGE;
-    }
-    if (o->choices) {
-      size_t c = 0;
-      while (o->choices[c] && strcmp(o->choices[c], value) != 0) c++;
-      if (!o->choices[c]) {
-        fprintf(stderr, "flowc: error: option '%s' expects ", o->name);
-        print_choices(stderr, o->choices);
-        fprintf(stderr, ", found '%s'\n(see 'flowc help %s')\n", value, cmd->name);
-        return EXIT_USAGE;
-      }
-    }
-    out->values[k] = value;
-  }
-  return 0;
+  char command[64], hint[96];
+  snprintf(command, sizeof command, "flowc %s", cmd->name);
+  snprintf(hint, sizeof hint, "(see 'flowc help %s')", cmd->name);
+  return cli_parse(cmd->opts, cmd->nopts, argc, argv, "flowc", command, hint, out) ? 0 : EXIT_USAGE;
 }
 
 /* Print the full help of one command: usage, details and its options. */
@@ -180,14 +92,7 @@ static void print_command_help(FILE *out, const Command *cmd) {
   fprintf(out, "flowc %s - %s\n\nUsage: %s\n\n%s", cmd->name, cmd->summary, cmd->usage,
           cmd->details);
   fputs("\nOptions:\n", out);
-  for (size_t i = 0; i < cmd->nopts; i++) {
-    const OptSpec *o = &cmd->opts[i];
-    char left[64];
-    snprintf(left, sizeof left, "%s%s%s", o->name, o->metavar ? " " : "",
-             o->metavar ? o->metavar : "");
-    fprintf(out, "  %-18s %s\n", left, o->help);
-  }
-  fprintf(out, "  %-18s %s\n", "-h, --help", "print this help");
+  cli_print_options(out, cmd->opts, cmd->nopts);
 }
 
 /* ---------------------------------------------------------------------------
@@ -493,120 +398,25 @@ static Image *load_program(const char *path, int *status) {
   return img;
 }
 
-enum { RUN_INPUT, RUN_OUTPUT, RUN_ERRORS, RUN_TRACE, RUN_MOCK, RUN_REPLAY, RUN_RECORD, RUN_SEED, RUN_LATENCY,
-       RUN_CONCURRENCY, RUN_KEEP_GOING, RUN_MODEL, RUN_ROOT, RUN_METRICS, RUN_MAX_COST, RUN_MAX_TOKENS,
-       RUN_MAX_CALLS, RUN_REPORT, RUN_ALLOW_HOST };
-static const OptSpec run_opts[] = {
-    [RUN_INPUT] = {"--input", "FILE", NULL, "JSON Lines input, one item per line (- for stdin)"},
-    [RUN_OUTPUT] = {"--output", "FILE", NULL, "where results go, one JSON line per item in input order (default -)"},
-    [RUN_ERRORS] = {"--errors", "FILE", NULL, "one JSON line per failed item"},
-    [RUN_TRACE] = {"--trace", "FILE", NULL, "the logical trace: every model call, in program order"},
-    [RUN_MOCK] = {"--mock", NULL, NULL, "answer every model call with the built-in mock provider"},
-    [RUN_REPLAY] = {"--replay", "CASSETTE", NULL, "answer model calls from a recorded cassette"},
-    [RUN_RECORD] = {"--record", "CASSETTE", NULL, "record every exchange to a cassette"},
-    [RUN_SEED] = {"--seed", "N", NULL, "seed of the mock provider's latencies (default 0)"},
-    [RUN_LATENCY] = {"--mock-latency", "MS", NULL, "maximum seeded mock latency in ms (default 0, or 50 with --seed)"},
-    [RUN_CONCURRENCY] = {"--concurrency", "N", NULL, "items and model calls in flight (default 16)"},
-    [RUN_KEEP_GOING] = {"--keep-going", NULL, NULL, "a failed item does not stop the run"},
-    [RUN_MODEL] = {"--model", "A=B[,C=D]", NULL, "calls bound to model A use the program's binding B"},
-    [RUN_ROOT] = {"--root", "DIR", NULL, "the folder context paths are relative to (default: the program's folder)"},
-    [RUN_METRICS] = {"--metrics", "FILE", NULL, "write calls, tokens and cost per prompt as JSON"},
-    [RUN_MAX_COST] = {"--max-cost", "USD", NULL, "stop issuing model calls once this much is spent (exit status 3)"},
-    [RUN_MAX_TOKENS] = {"--max-tokens", "N", NULL, "stop issuing model calls after N tokens (exit status 3)"},
-    [RUN_MAX_CALLS] = {"--max-calls", "N", NULL, "stop issuing model calls after N calls (exit status 3)"},
-    [RUN_REPORT] = {"--report", "FILE", NULL, "write each item's eval and check outcomes and their pass rates as JSON"},
-    [RUN_ALLOW_HOST] = {"--allow-host", "H[,H]", NULL, "hosts http(url) sources may reach, besides their own allow: lists"},
-};
-
-_Static_assert(sizeof run_opts / sizeof run_opts[0] <= MAX_OPTS, "raise MAX_OPTS for flowc run's options");
-
-/* A non-negative integer option, or -1 after reporting a malformed one. */
-static long long int_option(const char *name, const char *v, long long dflt) {
-  if (!v) return dflt;
-  char *end;
-  long long x = strtoll(v, &end, 10);
-  if (*v == '\0' || *end || x < 0) {
-    fprintf(stderr, "flowc: error: %s expects a non-negative integer, found '%s'\n", name, v);
-    return -1;
-  }
-  return x;
-}
-
 /* flowc run: compile (or load) a program and run its main flow. */
 static int cmd_run(const Command *cmd, const ParsedArgs *args) {
   if (args->npos != 1) return usage_error(cmd, "'flowc run' expects one FILE (.flow or .flowbc), found %zu", args->npos);
-  RunOptions opt;
-  memset(&opt, 0, sizeof opt);
-  opt.input = args->values[RUN_INPUT];
-  opt.output = args->values[RUN_OUTPUT] ? args->values[RUN_OUTPUT] : "-";
-  opt.errors = args->values[RUN_ERRORS];
-  opt.trace = args->values[RUN_TRACE];
-  opt.mock = args->values[RUN_MOCK] != NULL;
-  opt.replay = args->values[RUN_REPLAY];
-  opt.record = args->values[RUN_RECORD];
-  opt.keep_going = args->values[RUN_KEEP_GOING] != NULL;
-  long long seed = int_option("--seed", args->values[RUN_SEED], 0);
-  long long latency = int_option("--mock-latency", args->values[RUN_LATENCY], args->values[RUN_SEED] ? 50 : 0);
-  long long conc = int_option("--concurrency", args->values[RUN_CONCURRENCY], 16);
-  long long max_tokens = int_option("--max-tokens", args->values[RUN_MAX_TOKENS], 0);
-  long long max_calls = int_option("--max-calls", args->values[RUN_MAX_CALLS], 0);
-  if (seed < 0 || latency < 0 || conc < 0 || max_tokens < 0 || max_calls < 0) return EXIT_USAGE;
-  if (args->values[RUN_MAX_COST]) {
-    char *end;
-    opt.max_cost = strtod(args->values[RUN_MAX_COST], &end);
-    if (*end || !(opt.max_cost > 0))
-      return usage_error(cmd, "--max-cost expects a positive amount in USD, found '%s'", args->values[RUN_MAX_COST]);
+  RunCli rc;
+  char err[512];
+  if (!run_cli_options(args, &rc, err, sizeof err)) {
+    run_cli_free(&rc);
+    return usage_error(cmd, "%s", err);
   }
-  opt.max_tokens = max_tokens;
-  opt.max_calls = max_calls;
-  opt.metrics = args->values[RUN_METRICS];
-  opt.report = args->values[RUN_REPORT];
-  if (conc == 0 || conc > 100000) return usage_error(cmd, "--concurrency expects 1 to 100000, found %lld", conc);
-  if (opt.mock && opt.replay) return usage_error(cmd, "--mock and --replay both answer model calls; expected one of them");
-  opt.seed = (uint64_t)seed;
-  opt.mock_latency_ms = (double)latency;
-  opt.concurrency = (uint32_t)conc;
-  /* --model A=B,C=D */
-  char *swaps = args->values[RUN_MODEL] ? strdup(args->values[RUN_MODEL]) : NULL;
-  RunModelSwap list[64];
-  for (char *tok = swaps ? strtok(swaps, ",") : NULL; tok && opt.nswaps < 64; tok = strtok(NULL, ",")) {
-    char *eq = strchr(tok, '=');
-    if (!eq || eq == tok || !eq[1]) {
-      free(swaps);
-      return usage_error(cmd, "--model expects A=B (two binding names), found '%s'", tok);
-    }
-    *eq = '\0';
-    list[opt.nswaps++] = (RunModelSwap){tok, eq + 1};
-  }
-  opt.swaps = list;
-  /* --allow-host a.example.com,*.example.org:8443 */
-  char *hosts = args->values[RUN_ALLOW_HOST] ? strdup(args->values[RUN_ALLOW_HOST]) : NULL;
-  const char *host_list[64];
-  for (char *tok = hosts ? strtok(hosts, ",") : NULL; tok; tok = strtok(NULL, ",")) {
-    char why[256];
-    if (opt.nallow_hosts == 64 || !fetch_allow_entry_check(tok, why, sizeof why)) {
-      int st = usage_error(cmd, "--allow-host expects at most 64 hosts, `*.domain` or IP addresses with an optional "
-                           ":port; '%s': %s", tok, opt.nallow_hosts == 64 ? "one too many" : why);
-      free(hosts);
-      free(swaps);
-      return st;
-    }
-    host_list[opt.nallow_hosts++] = tok;
-  }
-  opt.allow_hosts = host_list;
   int status = EXIT_CLEAN;
   Image *img = load_program(args->pos[0], &status);
-  if (!img) {
-    free(swaps);
-    return status;
+  if (img) {
+    char *dir = xstrdup(args->pos[0]);
+    rc.opt.root = args->values[RUN_ROOT] ? args->values[RUN_ROOT] : dirname(dir);
+    status = run_image(img, &rc.opt);
+    image_free(img);
+    free(dir);
   }
-  char *dir = strdup(args->pos[0]);
-  opt.root = args->values[RUN_ROOT] ? args->values[RUN_ROOT] : dirname(dir);
-  status = run_image(img, &opt);
-  image_free(img);
-  free(dir);
-  free(swaps);
-  free(hosts);
+  run_cli_free(&rc);
   return status;
 }
 
@@ -727,7 +537,7 @@ static const Command commands[] = {
      "\n"
      "Exit status: 0 every item succeeded, 1 an item failed (the program does not\n"
      "check, or a run-time failure), 2 usage or I/O error, 3 a budget ran out.\n",
-     run_opts, sizeof run_opts / sizeof run_opts[0], cmd_run},
+     run_cli_opts, RUN_NFLAGS, cmd_run},
     {"test", "run the test blocks of .flow files offline", "flowc test [OPTIONS] FILE|DIR...",
      "Each FILE is compiled as its own program and its `test` blocks run, in order,\n"
      "offline: prompts answer with their mocks, a `mock MODEL` binding with the\n"
