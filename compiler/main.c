@@ -21,6 +21,7 @@
 #include "compile.h"
 #include "diag.h"
 #include "diag_render.h"
+#include "build.h"
 #include "bytecode.h"
 #include "disasm.h"
 #include "embedded.h"
@@ -463,31 +464,45 @@ static const OptSpec compile_opts[] = {
     [COMPILE_OUT] = {"-o", "FILE", NULL, "where the bytecode goes (default: FILE with .flowbc)"},
 };
 
+/* The program in `path` as verified canonical bytecode (malloc'd) and as
+ * the Image that loads from it (what a built executable will run). NULL,
+ * with *status set, when it cannot be compiled or written. */
+static Image *program_bytecode(const char *path, unsigned char **bytes, size_t *len, int *status) {
+  Image *img = load_program(path, status);
+  if (!img) return NULL;
+  bool ok = bytecode_write(img, bytes, len);
+  image_free(img);
+  char err[512] = "";
+  Image *check = ok ? bytecode_read(*bytes, *len, err, sizeof err) : NULL; /* write only what loads */
+  if (!check) {
+    fprintf(stderr, "flowc: error: the program cannot be written as bytecode%s%s\n", *err ? ": " : "", err);
+    if (ok) free(*bytes);
+    *status = EXIT_FOUND;
+  }
+  return check;
+}
+
+/* FILE without its extension, then `suffix` ("x.flow" -> "x.flowbc"). */
+static void default_output(const char *file, const char *suffix, char *out, size_t size) {
+  snprintf(out, size, "%s", file);
+  char *dot = strrchr(out, '.');
+  if (dot && !strchr(dot, '/')) *dot = '\0';
+  strncat(out, suffix, size - strlen(out) - 1);
+}
+
 /* flowc compile: a program to a verified bytecode file. */
 static int cmd_compile(const Command *cmd, const ParsedArgs *args) {
   if (args->npos != 1) return usage_error(cmd, "'flowc compile' expects one FILE, found %zu", args->npos);
   int status = EXIT_CLEAN;
-  Image *img = load_program(args->pos[0], &status);
-  if (!img) return status;
   unsigned char *bytes;
   size_t len;
-  bool ok = bytecode_write(img, &bytes, &len);
+  Image *img = program_bytecode(args->pos[0], &bytes, &len, &status);
+  if (!img) return status;
   image_free(img);
-  char err[512] = "";
-  Image *check = ok ? bytecode_read(bytes, len, err, sizeof err) : NULL; /* write only what loads */
-  if (!check) {
-    fprintf(stderr, "flowc: error: the program cannot be written as bytecode%s%s\n", *err ? ": " : "", err);
-    free(bytes);
-    return EXIT_FOUND;
-  }
-  image_free(check);
   char def[4096];
   const char *out = args->values[COMPILE_OUT];
   if (!out) {
-    snprintf(def, sizeof def, "%s", args->pos[0]);
-    char *dot = strrchr(def, '.');
-    if (dot && !strchr(dot, '/')) *dot = '\0';
-    strncat(def, ".flowbc", sizeof def - strlen(def) - 1);
+    default_output(args->pos[0], ".flowbc", def, sizeof def);
     out = def;
   }
   FILE *f = fopen(out, "wb");
@@ -497,6 +512,44 @@ static int cmd_compile(const Command *cmd, const ParsedArgs *args) {
   }
   free(bytes);
   return EXIT_CLEAN;
+}
+
+enum { BUILD_OUT, BUILD_EMIT_LLVM, BUILD_EMIT_OBJ };
+static const OptSpec build_opts[] = {
+    [BUILD_OUT] = {"-o", "NAME", NULL, "where the executable (or the .ll / .o) goes (default: FILE without .flow)"},
+    [BUILD_EMIT_LLVM] = {"--emit-llvm", NULL, NULL, "write the optimised LLVM IR (NAME.ll) instead of an executable"},
+    [BUILD_EMIT_OBJ] = {"--emit-obj", NULL, NULL, "write the object file (NAME.o) instead of an executable"},
+};
+
+/* flowc build: a program as a standalone executable. */
+static int cmd_build(const Command *cmd, const ParsedArgs *args) {
+  if (args->npos != 1) return usage_error(cmd, "'flowc build' expects one FILE (.flow or .flowbc), found %zu", args->npos);
+  if (args->values[BUILD_EMIT_LLVM] && args->values[BUILD_EMIT_OBJ])
+    return usage_error(cmd, "--emit-llvm and --emit-obj each replace the executable; expected one of them");
+  BuildEmit emit = args->values[BUILD_EMIT_LLVM] ? BUILD_LLVM_IR : args->values[BUILD_EMIT_OBJ] ? BUILD_OBJECT
+                                                                                                : BUILD_EXECUTABLE;
+  char def[4096];
+  const char *out = args->values[BUILD_OUT];
+  if (!out) {
+    default_output(args->pos[0], emit == BUILD_LLVM_IR ? ".ll" : emit == BUILD_OBJECT ? ".o" : "", def, sizeof def);
+    out = def;
+  }
+  int status = EXIT_CLEAN;
+  unsigned char *bytes;
+  size_t len;
+  Image *img = program_bytecode(args->pos[0], &bytes, &len, &status);
+  if (!img) return status;
+  char err[1024];
+  if (img->main_flow < 0) {
+    snprintf(err, sizeof err, "the program has no `flow main`; expected one to build an executable around");
+    status = EXIT_FOUND;
+  } else if (!build_program(img, bytes, len, emit, out, err, sizeof err)) {
+    status = EXIT_USAGE;
+  }
+  if (status != EXIT_CLEAN) fprintf(stderr, "flowc: error: %s\n", err);
+  image_free(img);
+  free(bytes);
+  return status;
 }
 
 /* flowc disasm: the listing of a program's bytecode. */
@@ -548,6 +601,15 @@ static const Command commands[] = {
      "Exit status: 0 every test passed, 1 a test failed or could not run (or a file\n"
      "does not check), 2 usage or I/O error.\n",
      test_opts, sizeof test_opts / sizeof test_opts[0], cmd_test},
+    {"build", "compile a program into a standalone executable", "flowc build [-o NAME] FILE",
+     "Compiles FILE through LLVM into an executable that runs the program's `main`\n"
+     "with the same options as `flowc run` (--input, --mock, --replay, budgets, ...),\n"
+     "needing neither flowc nor the source; its --help describes `main`'s input and\n"
+     "its --version gives the program's content hash.\n"
+     "\n"
+     "Exit status: 0 built, 1 the program does not check, 2 usage or I/O error, or\n"
+     "LLVM or the linker failed.\n",
+     build_opts, sizeof build_opts / sizeof build_opts[0], cmd_build},
     {"compile", "compile a program to bytecode", "flowc compile [-o X.flowbc] FILE",
      "Writes the program as verified, versioned bytecode; its SHA-256 is the\nprogram's version id.\n",
      compile_opts, sizeof compile_opts / sizeof compile_opts[0], cmd_compile},

@@ -438,7 +438,7 @@ static bool bi_case(Call *c, Value *out, bool upper) {
     uint32_t mapped = upper ? utf8_upper(cp) : utf8_lower(cp);
     if (cp == 0x3a3 && !upper && sigma_is_final(p, s->len, i, adv)) mapped = 0x3c2; /* Σ -> ς */
     char enc[4];
-    tb_put(&b, enc, utf8_encode(mapped, enc));
+    tb_put(&b, enc, utf8_put_code_point(mapped, enc));
     i += adv;
   }
   *out = tb_value(&b);

@@ -345,12 +345,12 @@ static bool worth_printing(const EvalStats *st) {
   return false;
 }
 
-void evalstats_print(const EvalStats *st, FILE *out) {
+void evalstats_print(const EvalStats *st, FILE *out, const char *prog) {
   if (!worth_printing(st)) return;
   const Image *img = st->img;
   enum { WIDTH = 52 };
   char label[256];
-  fprintf(out, "flowc: evaluation\n");
+  fprintf(out, "%s: evaluation\n", prog);
   for (uint32_t e = 0; e < img->nevals; e++) {
     const EvalStat *es = &st->evals[e];
     if (!es->all.runs) continue;

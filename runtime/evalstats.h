@@ -37,9 +37,9 @@ bool evalstats_any(const EvalStats *st);
  * or the item number) appended to `b`. */
 void evalstats_trace_fields(const EvalStats *st, const Outcome *o, TextBuf *b);
 
-/* Print the pass-rate summary: per eval, per assertion, per score, per
+/* Print the pass-rate summary, headed "PROG: evaluation": per eval, per assertion, per score, per
  * check; nothing when no eval ran and every check held. */
-void evalstats_print(const EvalStats *st, FILE *out);
+void evalstats_print(const EvalStats *st, FILE *out, const char *prog);
 
 /* Finish the report: the totals after the items. False (with errno set) when
  * writing failed. The FILE stays open (the caller closes it). */

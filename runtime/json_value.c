@@ -241,6 +241,12 @@ void json_describe(const json_t *j, char *out, size_t outlen) {
 }
 
 /* What a value of type `type` looks like in JSON, for "expected ...". */
+static void describe_type(const Image *img, uint32_t type, bool nullable, char *out, size_t outlen);
+
+void json_describe_type(const Image *img, uint32_t type, char *out, size_t outlen) {
+  describe_type(img, type, false, out, outlen);
+}
+
 static void describe_type(const Image *img, uint32_t type, bool nullable, char *out, size_t outlen) {
   const ImgType *t = type < img->ntypes ? &img->types[type] : NULL;
   TextBuf b = {NULL, 0, 0};

@@ -69,4 +69,8 @@ void json_describe(const json_t *j, char *out, size_t outlen);
  * values. `buf` needs 32 bytes. Returns the length. */
 size_t json_format_double(double d, char buf[32]);
 
+/* What JSON type `type` of `img` expects, for people: "a string", "an
+ * integer", "one of \"low\", \"high\"", "an object (Ticket)". */
+void json_describe_type(const Image *img, uint32_t type, char *out, size_t outlen);
+
 #endif

@@ -27,6 +27,9 @@
 #include "request.h"
 #include "vm.h"
 
+/* The name messages start with: flowc, or a built executable's. */
+#define PROG(o) ((o)->prog ? (o)->prog : "flowc")
+
 /* Input lines nested deeper than this are refused while reading (the typed
  * decoding refuses more than JSON_VALUE_MAX_DEPTH levels, naming the path). */
 #define INPUT_MAX_DEPTH 2048
@@ -953,7 +956,7 @@ static void write_trace(Sched *s, uint64_t item, TraceEvent *ev, uint32_t n, uin
       char err[256];
       if (!cassette_append(s->record, &x->req, x->key, x->reply ? x->reply : "", x->len, x->in_tok, x->out_tok, err,
                            sizeof err))
-        fprintf(stderr, "flowc: error: recording: %s\n", err);
+        fprintf(stderr, "%s: error: recording: %s\n", PROG(s->opt), err);
     }
     write_trace(s, item, ev[i].sub, ev[i].nsub, seq);
   }
@@ -981,7 +984,7 @@ static void commit(Sched *s) {
         free(text);
         json_decref(e);
       }
-      fprintf(stderr, "flowc: item %llu failed: %s\n", (unsigned long long)slot->item, slot->error);
+      fprintf(stderr, "%s: item %llu failed: %s\n", PROG(s->opt), (unsigned long long)slot->item, slot->error);
       if (!s->opt->keep_going && !s->budget_hit) s->stop = true;
     }
     free(slot->output);
@@ -1128,10 +1131,10 @@ static void admit(Sched *s) {
 
 /* ---- the loop ---------------------------------------------------------------------------------- */
 
-static FILE *open_out(const char *path, const char *what) {
+static FILE *open_out(const RunOptions *opt, const char *path, const char *what) {
   if (!path || !strcmp(path, "-")) return stdout;
   FILE *f = fopen(path, "w");
-  if (!f) fprintf(stderr, "flowc: error: cannot write %s `%s`: %s\n", what, path, strerror(errno));
+  if (!f) fprintf(stderr, "%s: error: cannot write %s `%s`: %s\n", PROG(opt), what, path, strerror(errno));
   return f;
 }
 
@@ -1211,7 +1214,8 @@ static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
         if (!strcmp(img->models[i].name, opt->swaps[k].to)) to = (int32_t)i;
       }
       if (from < 0 || to < 0) {
-        fprintf(stderr, "flowc: error: --model %s=%s: expected two model bindings of the program, found no binding `%s`\n",
+        fprintf(stderr, "%s: error: --model %s=%s: expected two model bindings of the program, found no binding `%s`\n",
+                PROG(opt),
                 opt->swaps[k].from, opt->swaps[k].to, from < 0 ? opt->swaps[k].from : opt->swaps[k].to);
         return false;
       }
@@ -1222,28 +1226,28 @@ static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
   if (opt->input) {
     s->in = strcmp(opt->input, "-") ? fopen(opt->input, "r") : stdin;
     if (!s->in) {
-      fprintf(stderr, "flowc: error: cannot read input `%s`: %s\n", opt->input, strerror(errno));
+      fprintf(stderr, "%s: error: cannot read input `%s`: %s\n", PROG(opt), opt->input, strerror(errno));
       return false;
     }
   } else if (img->flows[img->main_flow].nparams > 0) {
-    fprintf(stderr, "flowc: error: `main` takes %u parameter%s; give the items with --input FILE.jsonl\n",
+    fprintf(stderr, "%s: error: `main` takes %u parameter%s; give the items with --input FILE.jsonl\n", PROG(opt),
             img->flows[img->main_flow].nparams, img->flows[img->main_flow].nparams == 1 ? "" : "s");
     return false;
   }
-  if (!(s->out = open_out(opt->output, "output"))) return false;
-  if (opt->errors && !(s->errors = open_out(opt->errors, "errors"))) return false;
-  if (opt->trace && !(s->trace = open_out(opt->trace, "trace"))) return false;
-  if (opt->report && !(s->report = open_out(opt->report, "report"))) return false;
+  if (!(s->out = open_out(opt, opt->output, "output"))) return false;
+  if (opt->errors && !(s->errors = open_out(opt, opt->errors, "errors"))) return false;
+  if (opt->trace && !(s->trace = open_out(opt, opt->trace, "trace"))) return false;
+  if (opt->report && !(s->report = open_out(opt, opt->report, "report"))) return false;
   if (s->report) evalstats_set_report(s->stats, s->report);
   if (opt->replay && !(s->replay = cassette_open_replay(opt->replay, err, sizeof err))) {
-    fprintf(stderr, "flowc: error: %s\n", err);
+    fprintf(stderr, "%s: error: %s\n", PROG(opt), err);
     return false;
   }
   if (opt->record) {
     char hex[65];
     for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", img->hash[i]);
     if (!(s->record = cassette_open_record(opt->record, hex, err, sizeof err))) {
-      fprintf(stderr, "flowc: error: %s\n", err);
+      fprintf(stderr, "%s: error: %s\n", PROG(opt), err);
       return false;
     }
   }
@@ -1323,7 +1327,7 @@ static void write_metrics(Sched *s, const char *path) {
                         (json_int_t)t.calls, "input_tokens", (json_int_t)t.in_tok, "output_tokens",
                         (json_int_t)t.out_tok, "cost_usd", t.cost, "estimated", t.estimated, "prompts", prompts);
   if (json_dump_file(m, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
-    fprintf(stderr, "flowc: error: cannot write metrics `%s`: %s\n", path, strerror(errno));
+    fprintf(stderr, "%s: error: cannot write metrics `%s`: %s\n", PROG(s->opt), path, strerror(errno));
   json_decref(m);
 }
 
@@ -1365,7 +1369,7 @@ static void sched_loop(Sched *s) {
 
 int run_image(const Image *img, const RunOptions *opt) {
   if (img->main_flow < 0) {
-    fprintf(stderr, "flowc: error: the program has no `flow main`; expected one to run\n");
+    fprintf(stderr, "%s: error: the program has no `flow main`; expected one to run\n", PROG(opt));
     return RUN_USAGE;
   }
   Sched s;
@@ -1384,19 +1388,21 @@ int run_image(const Image *img, const RunOptions *opt) {
       while (getline(&line, &cap, s.in) > 0) not_started += line[0] != '\n';
       free(line);
     }
-    fprintf(stderr, "flowc: the budget ran out (%s): %llu item%s done, %llu failed or not done, %llu not started\n",
+    fprintf(stderr, "%s: the budget ran out (%s): %llu item%s done, %llu failed or not done, %llu not started\n",
+            PROG(opt),
             s.budget_why, (unsigned long long)s.ok, s.ok == 1 ? "" : "s", (unsigned long long)s.failed,
             (unsigned long long)not_started);
     status = RUN_BUDGET;
   }
   if (opt->metrics) write_metrics(&s, opt->metrics);
-  evalstats_print(s.stats, stderr);
+  evalstats_print(s.stats, stderr, PROG(opt));
   if (s.report && !evalstats_finish_report(s.stats)) {
-    fprintf(stderr, "flowc: error: cannot write report `%s`: %s\n", opt->report, strerror(errno));
+    fprintf(stderr, "%s: error: cannot write report `%s`: %s\n", PROG(opt), opt->report, strerror(errno));
     status = RUN_USAGE;
   }
   if (!s.stop && s.inflight) {
-    fprintf(stderr, "flowc: internal error: %u item%s never finished\n", s.inflight, s.inflight == 1 ? "" : "s");
+    fprintf(stderr, "%s: internal error: %u item%s never finished\n",
+            PROG(opt), s.inflight, s.inflight == 1 ? "" : "s");
     status = RUN_ITEMS_FAILED;
   }
   teardown(&s);

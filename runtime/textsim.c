@@ -71,7 +71,7 @@ static void tokenize(Tokens *t, const char *s, size_t n) {
     uint32_t low = utf8_lower(c);
     if (low == 0x3c2) low = 0x3c3; /* final sigma folds to sigma */
     char enc[4];
-    tb_put(&t->text, enc, utf8_encode(low, enc));
+    tb_put(&t->text, enc, utf8_put_code_point(low, enc));
   }
 }
 

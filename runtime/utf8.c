@@ -37,7 +37,7 @@ uint32_t utf8_decode(const unsigned char *p, size_t n, size_t *adv) {
   return 0xfffd;
 }
 
-size_t utf8_encode(uint32_t cp, char *out) {
+size_t utf8_put_code_point(uint32_t cp, char *out) {
   if (cp < 0x80) {
     out[0] = (char)cp;
     return 1;

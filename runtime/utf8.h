@@ -20,7 +20,7 @@
 uint32_t utf8_decode(const unsigned char *p, size_t n, size_t *adv);
 
 /* Write code point `cp` (at most U+10FFFF) to out[0..4); returns its length. */
-size_t utf8_encode(uint32_t cp, char *out);
+size_t utf8_put_code_point(uint32_t cp, char *out);
 
 /* The number of code points in s[0..n): the bytes that do not continue a
  * sequence. */

@@ -16,3 +16,4 @@ include(${CMAKE_CURRENT_SOURCE_DIR}/tests/provider_wire/provider_wire.cmake OPTI
 include(${CMAKE_CURRENT_SOURCE_DIR}/tests/testcmd/testcmd.cmake OPTIONAL)
 include(${CMAKE_CURRENT_SOURCE_DIR}/tests/context/context.cmake OPTIONAL)
 include(${CMAKE_CURRENT_SOURCE_DIR}/tests/fetch/fetch.cmake OPTIONAL)
+include(${CMAKE_CURRENT_SOURCE_DIR}/tests/build/build.cmake OPTIONAL)
