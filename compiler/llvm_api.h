@@ -25,7 +25,9 @@
   X(VerifyModule) X(PrintModuleToFile) X(DisposeMessage) X(GetDefaultTargetTriple) X(GetTargetFromTriple)           \
   X(CreateTargetMachine) X(DisposeTargetMachine) X(CreateTargetDataLayout) X(DisposeTargetData)                     \
   X(TargetMachineEmitToFile) X(GetHostCPUName) X(GetHostCPUFeatures) X(RunPasses) X(CreatePassBuilderOptions)       \
-  X(DisposePassBuilderOptions) X(GetErrorMessage) X(DisposeErrorMessage)
+  X(DisposePassBuilderOptions) X(GetErrorMessage) X(DisposeErrorMessage) X(Int1TypeInContext)                      \
+  X(VoidTypeInContext) X(BuildBr) X(BuildCondBr) X(BuildAlloca) X(BuildArrayAlloca) X(SetAlignment) X(ConstArray)    \
+  X(ConstPointerNull) X(ConstBitCast) X(BuildUnreachable) X(BuildBitCast)
 
 typedef struct LlvmApi {
   void *lib;

@@ -53,12 +53,19 @@ static void print_version(FILE *out, const Image *img, const char *prog) {
   fprintf(out, "%s %s (built by flowc %s)\n", prog, hex, FLOW_VERSION);
 }
 
-int flow_native_main(int argc, char **argv, const unsigned char *image, size_t len) {
+int flow_native_main(int argc, char **argv, const unsigned char *image, size_t len, const void *const *native,
+                     size_t nnative) {
   const char *prog = prog_name(argc > 0 ? argv[0] : NULL);
   char err[512];
   Image *img = bytecode_read(image, len, err, sizeof err);
   if (!img) {
     fprintf(stderr, "%s: error: the program inside this executable is damaged: %s\n", prog, err);
+    return RUN_USAGE;
+  }
+  if (nnative != img->nfuncs) {
+    fprintf(stderr, "%s: error: the program inside this executable is damaged: %zu compiled functions for %u\n", prog,
+            nnative, img->nfuncs);
+    image_free(img);
     return RUN_USAGE;
   }
   CliOpt opts[NATIVE_NOPTS];
@@ -86,6 +93,7 @@ int flow_native_main(int argc, char **argv, const unsigned char *image, size_t l
   } else {
     rc.opt.root = args.values[RUN_ROOT] ? args.values[RUN_ROOT] : ".";
     rc.opt.prog = prog;
+    rc.opt.native = native;
     status = run_image(img, &rc.opt);
   }
   run_cli_free(&rc);

@@ -8,8 +8,10 @@
 
 #include <stddef.h>
 
-/* Run the program in image[0..len) with the command line argv[0..argc);
- * returns the exit status (docs/running.md). */
-int flow_native_main(int argc, char **argv, const unsigned char *image, size_t len);
+/* Run the program in image[0..len) with the command line argv[0..argc),
+ * its compiled functions in native[0..nnative) (a NativeFn or NULL per
+ * function of the image, vm.h); returns the exit status (docs/running.md). */
+int flow_native_main(int argc, char **argv, const unsigned char *image, size_t len, const void *const *native,
+                     size_t nnative);
 
 #endif

@@ -1203,6 +1203,7 @@ static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
   prompt_contexts(s);
   VmHost host = {s, sched_call, sched_context, sched_wake, sched_spawn, sched_finished, test_mock, test_expect};
   vm_init(&s->vm, img, host, s->window);
+  s->vm.native = (const NativeFn *)opt->native;
   char err[512];
   if (opt->nswaps) {
     s->model_map = xmalloc((img->nmodels + 1) * sizeof *s->model_map);

@@ -671,12 +671,253 @@ static Value eval_result(Frame *f) {
   return r;
 }
 
+/* The instructions that only compute: they read registers, write one and
+ * may fail with a message (no effect, no control flow, no frame). One
+ * definition serves the interpreter and compiled code (vm_native_step).
+ * `yields` collects what YIELD appends. */
+static inline bool exec_pure(Vm *vm, const Instr *in, Value *R, Value *yields, char *err, size_t errlen) {
+  const Image *img = vm->img;
+  switch ((Op)in->op) {
+    case OP_NOP: return true;
+    case OP_MOVE: set(R, in->a, value_retain(R[in->b])); return true;
+    case OP_LOADK: set(R, in->a, value_retain(img->consts[in->b])); return true;
+    case OP_LOADI: set(R, in->a, value_int((int32_t)in->b)); return true;
+    case OP_LOADNONE: set(R, in->a, value_none()); return true;
+    case OP_LOADBOOL: set(R, in->a, value_bool(in->b != 0)); return true;
+    case OP_LOADENUM: set(R, in->a, value_enum(in->b, in->c)); return true;
+    case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_MOD: {
+      Value out;
+      if (!arith(in, R[in->b], R[in->c], &out, err, errlen)) return false;
+      set(R, in->a, out);
+      return true;
+    }
+    case OP_NEG:
+      if (R[in->b].tag == V_INT) set(R, in->a, value_int(-R[in->b].u.i));
+      else set(R, in->a, value_float(-as_double(R[in->b])));
+      return true;
+    case OP_NOT: set(R, in->a, value_bool(!truthy(R[in->b]))); return true;
+    case OP_EQ: case OP_NE: case OP_LT: case OP_LE: case OP_GT: case OP_GE:
+      set(R, in->a, value_bool(compare((Op)in->op, R[in->b], R[in->c])));
+      return true;
+    case OP_IN: set(R, in->a, value_bool(contains(R[in->b], R[in->c]))); return true;
+    case OP_INRANGE: {
+      double x = as_double(R[in->b]), lo = as_double(R[in->c]), hi = as_double(R[in->d]);
+      set(R, in->a, value_bool(lo <= x && x <= hi));
+      return true;
+    }
+    case OP_COALESCE:
+      set(R, in->a, value_retain(R[in->b].tag == V_NONE ? R[in->c] : R[in->b]));
+      return true;
+    case OP_NEWLIST: {
+      Value l = value_list(in->c);
+      for (uint32_t i = 0; i < in->c; i++) list_push_steal(l, value_retain(R[in->b + i]));
+      set(R, in->a, l);
+      return true;
+    }
+    case OP_NEWMAP: {
+      Value m = value_map(in->c);
+      for (uint32_t i = 0; i < in->c; i++)
+        map_set_steal(m, value_as_str(R[in->b + 2 * i]), value_retain(R[in->b + 2 * i + 1]));
+      set(R, in->a, m);
+      return true;
+    }
+    case OP_NEWREC: {
+      uint32_t nf = img->types[in->b].nfields;
+      Value r = value_record(in->b, nf);
+      for (uint32_t i = 0; i < nf; i++) record_set_steal(r, i, value_retain(R[in->c + i]));
+      set(R, in->a, r);
+      return true;
+    }
+    case OP_GETFIELD: {
+      Value r = R[in->b];
+      if (r.tag != V_RECORD || in->c >= value_as_record(r)->nfields) {
+        snprintf(err, errlen, "reading a field of a value that is not a record");
+        return false;
+      }
+      set(R, in->a, value_retain(value_as_record(r)->fields[in->c]));
+      return true;
+    }
+    case OP_INDEX: {
+      Value o = R[in->b], i = R[in->c];
+      if (o.tag == V_MAP && i.tag == V_STR) {
+        const Value *v = map_get(o, value_as_str(i)->data, value_as_str(i)->len);
+        set(R, in->a, v ? value_retain(*v) : value_none());
+        return true;
+      }
+      if (i.tag != V_INT) {
+        snprintf(err, errlen, "an index must be an int");
+        return false;
+      }
+      if (o.tag == V_LIST) {
+        List *l = value_as_list(o);
+        int64_t k = i.u.i < 0 ? i.u.i + l->len : i.u.i;
+        if (k < 0 || k >= l->len) {
+          snprintf(err, errlen, "index %lld is out of range for a list of %u element%s", (long long)i.u.i, l->len,
+                   l->len == 1 ? "" : "s");
+          return false;
+        }
+        set(R, in->a, value_retain(l->items[k]));
+        return true;
+      }
+      Value out;
+      Value sl[3] = {o, i, value_int(i.u.i + 1)};
+      if (o.tag != V_STR) {
+        snprintf(err, errlen, "this value cannot be indexed");
+        return false;
+      }
+      if (!builtin_call(vm->builtins, img, BI_SLICE, sl, 3, &out, err, errlen)) return false;
+      set(R, in->a, out);
+      return true;
+    }
+    case OP_TOSTR: set(R, in->a, value_to_text(img, R[in->b])); return true;
+    case OP_STRCAT: {
+      size_t len = 0;
+      for (uint32_t i = 0; i < in->c; i++) len += value_as_str(R[in->b + i])->len;
+      Str *s = str_new(NULL, len);
+      size_t at = 0;
+      for (uint32_t i = 0; i < in->c; i++) {
+        Str *p = value_as_str(R[in->b + i]);
+        memcpy(s->data + at, p->data, p->len);
+        at += p->len;
+      }
+      s->data[len] = '\0';
+      set(R, in->a, value_obj(V_STR, &s->obj));
+      return true;
+    }
+    case OP_CALLB: {
+      Value out;
+      if (!builtin_call(vm->builtins, img, (BuiltinId)in->b, R + in->c, in->d, &out, err, errlen)) return false;
+      set(R, in->a, out);
+      return true;
+    }
+    case OP_YIELD: case OP_YIELDALL: {
+      if (yields->tag != V_LIST) *yields = value_list(4);
+      if (in->op == OP_YIELD) {
+        list_push_steal(*yields, value_retain(R[in->a]));
+      } else {
+        List *l = value_as_list(R[in->a]);
+        for (uint32_t i = 0; i < l->len; i++) list_push_steal(*yields, value_retain(l->items[i]));
+      }
+      return true;
+    }
+  default:
+    snprintf(err, errlen, "internal error: %s is not a computing instruction", op_name((Op)in->op));
+    return false;
+  }
+}
+
+/* ---- compiled code ----------------------------------------------------------------------------- */
+
+void vm_native_enter(Value *R, uint32_t nregs, const Value *args, uint32_t nparams) {
+  for (uint32_t i = 0; i < nregs; i++) R[i] = i < nparams ? value_retain(args[i]) : value_none();
+}
+
+void vm_native_leave(Value *R, uint32_t nregs) {
+  for (uint32_t i = 0; i < nregs; i++) value_release(R[i]);
+}
+
+bool vm_native_step(Vm *vm, uint32_t fn, uint32_t pc, Value *R, Value *yields, char *err, uint32_t *pos) {
+  const ImgFunc *f = &vm->img->funcs[fn];
+  if (exec_pure(vm, &f->code[pc], R, yields, err, VM_ERR_SIZE)) return true;
+  *pos = f->pos[pc];
+  return false;
+}
+
+bool vm_native_truthy(const Value *R, uint32_t r) { return truthy(R[r]); }
+
+void vm_native_loadi(Value *R, uint32_t a, int32_t imm) { set(R, a, value_int(imm)); }
+
+void vm_native_move(Value *R, uint32_t a, uint32_t b) { set(R, a, value_retain(R[b])); }
+
+/* ADD .. MOD and the comparisons: two ints without overflow here, anything
+ * else through the interpreter's definition. */
+bool vm_native_binop(Vm *vm, uint32_t fn, uint32_t pc, Value *R, uint32_t a, uint32_t b, uint32_t c, char *err,
+                     uint32_t *pos) {
+  const Instr *in = &vm->img->funcs[fn].code[pc];
+  if (R[b].tag == V_INT && R[c].tag == V_INT) {
+    int64_t x = R[b].u.i, y = R[c].u.i, r;
+    switch ((Op)in->op) {
+    case OP_ADD: if (__builtin_add_overflow(x, y, &r)) break; set(R, a, value_int(r)); return true;
+    case OP_SUB: if (__builtin_sub_overflow(x, y, &r)) break; set(R, a, value_int(r)); return true;
+    case OP_MUL: if (__builtin_mul_overflow(x, y, &r)) break; set(R, a, value_int(r)); return true;
+    case OP_EQ: set(R, a, value_bool(x == y)); return true;
+    case OP_NE: set(R, a, value_bool(x != y)); return true;
+    case OP_LT: set(R, a, value_bool(x < y)); return true;
+    case OP_LE: set(R, a, value_bool(x <= y)); return true;
+    case OP_GT: set(R, a, value_bool(x > y)); return true;
+    case OP_GE: set(R, a, value_bool(x >= y)); return true;
+    default: break;
+    }
+  }
+  return vm_native_step(vm, fn, pc, R, NULL, err, pos);
+}
+
+void vm_native_ret(const Value *R, uint32_t r, Value *out) {
+  value_release(*out);
+  *out = value_retain(R[r]);
+}
+
+void vm_native_ret_yields(Value *out) {
+  if (out->tag != V_LIST) *out = value_list(0); /* yielded nothing */
+}
+
+bool vm_native_call(Vm *vm, NativeFn callee, uint32_t fn, uint32_t pc, Value *R, char *err, uint32_t *pos) {
+  const Instr *in = &vm->img->funcs[fn].code[pc];
+  Value out = value_none();
+  if (!callee(vm, R + in->c, &out, err, pos)) {
+    value_release(out);
+    return false;
+  }
+  set(R, in->a, out);
+  return true;
+}
+
+/* A loop whose body is compiled: its iterations run one after another in
+ * the caller (they cannot wait on anything), the body's yields joined in
+ * iteration order, the first failing iteration's failure reported, as the
+ * interpreter's FORK does with child tasks. */
+static bool native_loop(Vm *vm, NativeFn body, Value list, const Value *captures, uint32_t ncaptures, Value *out,
+                        char *err, uint32_t *pos) {
+  const List *l = value_as_list(list);
+  Value *args = xmalloc((1 + ncaptures) * sizeof *args);
+  memcpy(args + 1, captures, ncaptures * sizeof *args);
+  Value joined = value_list(l->len); /* every iteration's yields go straight into it */
+  bool ok = true;
+  for (uint32_t i = 0; i < l->len && ok; i++) {
+    args[0] = l->items[i];
+    ok = body(vm, args, &joined, err, pos);
+  }
+  free(args);
+  if (ok) *out = joined;
+  else value_release(joined);
+  return ok;
+}
+
+bool vm_native_fork(Vm *vm, NativeFn body, uint32_t fn, uint32_t pc, Value *R, char *err, uint32_t *pos) {
+  const Instr *in = &vm->img->funcs[fn].code[pc];
+  if (R[in->c].tag != V_LIST) {
+    snprintf(err, VM_ERR_SIZE, "`for` needs a list");
+    *pos = vm->img->funcs[fn].pos[pc];
+    return false;
+  }
+  Value out;
+  if (!native_loop(vm, body, R[in->c], R + in->c + 2, in->d, &out, err, pos)) return false;
+  set(R, in->a, out);
+  return true;
+}
+
+void vm_native_fail(Vm *vm, uint32_t fn, uint32_t pc, const Value *R, char *err, uint32_t *pos) {
+  const Instr *in = &vm->img->funcs[fn].code[pc];
+  snprintf(err, VM_ERR_SIZE, "%s", value_as_str(R[in->a])->data);
+  *pos = vm->img->funcs[fn].pos[pc];
+}
+
 /* Run until the task waits or finishes. A finished task may already be
  * freed (by its fork or the scheduler), so every path that can finish it
  * returns at once without touching it again. */
 void vm_run(Vm *vm, Task *t) {
   const Image *img = vm->img;
-  char err[512];
+  char err[VM_ERR_SIZE];
   while (t->state == TASK_RUNNABLE) {
     Frame *f = &t->frames[t->nframes - 1];
     const ImgFunc *fn = &img->funcs[f->fn];
@@ -709,128 +950,21 @@ void vm_run(Vm *vm, Task *t) {
     }
     f->pc++;
     switch ((Op)in->op) {
-    case OP_NOP: break;
-    case OP_MOVE: set(R, in->a, value_retain(R[in->b])); break;
-    case OP_LOADK: set(R, in->a, value_retain(img->consts[in->b])); break;
-    case OP_LOADI: set(R, in->a, value_int((int32_t)in->b)); break;
-    case OP_LOADNONE: set(R, in->a, value_none()); break;
-    case OP_LOADBOOL: set(R, in->a, value_bool(in->b != 0)); break;
-    case OP_LOADENUM: set(R, in->a, value_enum(in->b, in->c)); break;
-    case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_MOD: {
-      Value out;
-      if (!arith(in, R[in->b], R[in->c], &out, err, sizeof err)) {
-        task_fail(vm, t, err, pos);
-        return;
-      }
-      set(R, in->a, out);
-      break;
-    }
-    case OP_NEG:
-      if (R[in->b].tag == V_INT) set(R, in->a, value_int(-R[in->b].u.i));
-      else set(R, in->a, value_float(-as_double(R[in->b])));
-      break;
-    case OP_NOT: set(R, in->a, value_bool(!truthy(R[in->b]))); break;
-    case OP_EQ: case OP_NE: case OP_LT: case OP_LE: case OP_GT: case OP_GE:
-      set(R, in->a, value_bool(compare((Op)in->op, R[in->b], R[in->c])));
-      break;
-    case OP_IN: set(R, in->a, value_bool(contains(R[in->b], R[in->c]))); break;
-    case OP_INRANGE: {
-      double x = as_double(R[in->b]), lo = as_double(R[in->c]), hi = as_double(R[in->d]);
-      set(R, in->a, value_bool(lo <= x && x <= hi));
-      break;
-    }
-    case OP_COALESCE:
-      set(R, in->a, value_retain(R[in->b].tag == V_NONE ? R[in->c] : R[in->b]));
-      break;
     case OP_JMP: f->pc = in->a; break;
     case OP_JMPF: if (!truthy(R[in->a])) f->pc = in->b; break;
     case OP_JMPT: if (truthy(R[in->a])) f->pc = in->b; break;
-    case OP_NEWLIST: {
-      Value l = value_list(in->c);
-      for (uint32_t i = 0; i < in->c; i++) list_push_steal(l, value_retain(R[in->b + i]));
-      set(R, in->a, l);
-      break;
-    }
-    case OP_NEWMAP: {
-      Value m = value_map(in->c);
-      for (uint32_t i = 0; i < in->c; i++)
-        map_set_steal(m, value_as_str(R[in->b + 2 * i]), value_retain(R[in->b + 2 * i + 1]));
-      set(R, in->a, m);
-      break;
-    }
-    case OP_NEWREC: {
-      uint32_t nf = img->types[in->b].nfields;
-      Value r = value_record(in->b, nf);
-      for (uint32_t i = 0; i < nf; i++) record_set_steal(r, i, value_retain(R[in->c + i]));
-      set(R, in->a, r);
-      break;
-    }
-    case OP_GETFIELD: {
-      Value r = R[in->b];
-      if (r.tag != V_RECORD || in->c >= value_as_record(r)->nfields) {
-        task_fail(vm, t, "reading a field of a value that is not a record", pos);
-        return;
-      }
-      set(R, in->a, value_retain(value_as_record(r)->fields[in->c]));
-      break;
-    }
-    case OP_INDEX: {
-      Value o = R[in->b], i = R[in->c];
-      if (o.tag == V_MAP && i.tag == V_STR) {
-        const Value *v = map_get(o, value_as_str(i)->data, value_as_str(i)->len);
-        set(R, in->a, v ? value_retain(*v) : value_none());
-        break;
-      }
-      if (i.tag != V_INT) {
-        task_fail(vm, t, "an index must be an int", pos);
-        return;
-      }
-      if (o.tag == V_LIST) {
-        List *l = value_as_list(o);
-        int64_t k = i.u.i < 0 ? i.u.i + l->len : i.u.i;
-        if (k < 0 || k >= l->len) {
-          snprintf(err, sizeof err, "index %lld is out of range for a list of %u element%s", (long long)i.u.i,
-                   l->len, l->len == 1 ? "" : "s");
-          task_fail(vm, t, err, pos);
+    case OP_CALL: {
+      if (vm->native && vm->native[in->b]) { /* compiled: it cannot wait, so it runs to its end here */
+        Value out = value_none();
+        uint32_t where = pos;
+        if (!vm->native[in->b](vm, R + in->c, &out, err, &where)) {
+          value_release(out);
+          task_fail(vm, t, err, where);
           return;
         }
-        set(R, in->a, value_retain(l->items[k]));
+        set(R, in->a, out);
         break;
       }
-      Value out;
-      Value sl[3] = {o, i, value_int(i.u.i + 1)};
-      if (o.tag != V_STR || !builtin_call(vm->builtins, img, BI_SLICE, sl, 3, &out, err, sizeof err)) {
-        task_fail(vm, t, o.tag != V_STR ? "this value cannot be indexed" : err, pos);
-        return;
-      }
-      set(R, in->a, out);
-      break;
-    }
-    case OP_TOSTR: set(R, in->a, value_to_text(img, R[in->b])); break;
-    case OP_STRCAT: {
-      size_t len = 0;
-      for (uint32_t i = 0; i < in->c; i++) len += value_as_str(R[in->b + i])->len;
-      Str *s = str_new(NULL, len);
-      size_t at = 0;
-      for (uint32_t i = 0; i < in->c; i++) {
-        Str *p = value_as_str(R[in->b + i]);
-        memcpy(s->data + at, p->data, p->len);
-        at += p->len;
-      }
-      s->data[len] = '\0';
-      set(R, in->a, value_obj(V_STR, &s->obj));
-      break;
-    }
-    case OP_CALLB: {
-      Value out;
-      if (!builtin_call(vm->builtins, img, (BuiltinId)in->b, R + in->c, in->d, &out, err, sizeof err)) {
-        task_fail(vm, t, err, pos);
-        return;
-      }
-      set(R, in->a, out);
-      break;
-    }
-    case OP_CALL: {
       uint32_t base = f->base + fn->nregs, ret = f->base + in->a, src = f->base + in->c, n = in->d;
       push_frame(t, img, in->b, base, ret);
       for (uint32_t i = 0; i < n; i++) t->regs[base + i] = value_retain(t->regs[src + i]);
@@ -872,6 +1006,16 @@ void vm_run(Vm *vm, Task *t) {
         task_fail(vm, t, "`for` needs a list", pos);
         return;
       }
+      if (vm->native && vm->native[in->b]) { /* a compiled body: the loop runs here, no task per iteration */
+        Value out;
+        uint32_t where = pos;
+        if (!native_loop(vm, vm->native[in->b], list, R + in->c + 2, in->d, &out, err, &where)) {
+          task_fail(vm, t, err, where);
+          return;
+        }
+        set(R, in->a, out);
+        break;
+      }
       int64_t width = R[in->c + 1].tag == V_INT ? R[in->c + 1].u.i : 0;
       Future *fu = fork_begin(vm, t, in->b, list, width, R + in->c + 2, in->d, false);
       set(R, in->a, value_obj(V_FUTURE, &fu->obj));
@@ -912,16 +1056,9 @@ void vm_run(Vm *vm, Task *t) {
     case OP_EXPECT:
       if (vm->host.expect) vm->host.expect(vm->host.ctx, t, in->b, truthy(R[in->a]), R[in->c], R[in->d]);
       break;
-    case OP_YIELD: case OP_YIELDALL: {
-      if (f->yields.tag != V_LIST) f->yields = value_list(4);
-      if (in->op == OP_YIELD) {
-        list_push_steal(f->yields, value_retain(R[in->a]));
-      } else {
-        List *l = value_as_list(R[in->a]);
-        for (uint32_t i = 0; i < l->len; i++) list_push_steal(f->yields, value_retain(l->items[i]));
-      }
+    case OP_YIELD: case OP_YIELDALL:
+      exec_pure(vm, in, R, &f->yields, err, sizeof err); /* cannot fail */
       break;
-    }
     case OP_RET:
     case OP_RETYIELDS: {
       /* returning from the last frame finishes the task, which may free it */
@@ -1010,6 +1147,12 @@ void vm_run(Vm *vm, Task *t) {
       task_finish(vm, t);
       return;
     case OP_COUNT: break;
+    default:
+      if (!exec_pure(vm, in, R, NULL, err, sizeof err)) {
+        task_fail(vm, t, err, pos);
+        return;
+      }
+      break;
     }
   next:;
   }

@@ -22,6 +22,16 @@
 typedef struct Task Task;
 typedef struct Vm Vm;
 
+/* A function compiled by `flowc build` (compiler/llvm_backend.c): the same
+ * computation as the interpreter's, for functions that only compute (no
+ * effect, no suspension). `args` holds the parameters (borrowed). *out must
+ * hold none, or for a loop body the list its iterations' yields are joined
+ * into: YIELD appends to it, and on success it holds the result (a new
+ * reference). On failure err[0..VM_ERR_SIZE) says why and *pos where, as the
+ * interpreter would, and *out is still the caller's to release. */
+#define VM_ERR_SIZE 512
+typedef bool (*NativeFn)(Vm *vm, const Value *args, Value *out, char *err, uint32_t *pos);
+
 typedef enum FutureState { FUT_PENDING, FUT_DONE, FUT_FAILED } FutureState;
 
 /* The result of an effect, shared by the registers that hold it. */
@@ -123,6 +133,7 @@ struct Vm {
   uint32_t default_width;   /* parallel width of loops without `parallel N` */
   uint64_t next_task_id;
   int32_t *eval_of_fn;      /* per function: the eval it is the body of, or -1 */
+  const NativeFn *native;   /* per function: its compiled code, or NULL (interpreted); NULL: none */
   Task *live;               /* every task not yet freed (for teardown) */
   struct Fork *forks;       /* every loop not yet joined */
   unsigned char reg_mask[OP_COUNT]; /* per opcode: which operands are registers to force */
@@ -164,6 +175,24 @@ void vm_task_free(Task *t);
 
 /* Run `t` until it finishes or waits on a future. */
 void vm_run(Vm *vm, Task *t);
+
+/* The helpers compiled functions call (one per kind of instruction; R is
+ * the function's registers, `fn` and `pc` say which instruction). */
+void vm_native_enter(Value *R, uint32_t nregs, const Value *args, uint32_t nparams);
+void vm_native_leave(Value *R, uint32_t nregs);
+bool vm_native_step(Vm *vm, uint32_t fn, uint32_t pc, Value *R, Value *yields, char *err, uint32_t *pos);
+bool vm_native_truthy(const Value *R, uint32_t r);
+/* Instructions common in loops, with their operands as arguments: no
+ * decoding; the same results as vm_native_step. */
+void vm_native_loadi(Value *R, uint32_t a, int32_t imm);
+void vm_native_move(Value *R, uint32_t a, uint32_t b);
+bool vm_native_binop(Vm *vm, uint32_t fn, uint32_t pc, Value *R, uint32_t a, uint32_t b, uint32_t c, char *err,
+                     uint32_t *pos);
+void vm_native_ret(const Value *R, uint32_t r, Value *out);
+void vm_native_ret_yields(Value *out);
+bool vm_native_call(Vm *vm, NativeFn callee, uint32_t fn, uint32_t pc, Value *R, char *err, uint32_t *pos);
+bool vm_native_fork(Vm *vm, NativeFn body, uint32_t fn, uint32_t pc, Value *R, char *err, uint32_t *pos);
+void vm_native_fail(Vm *vm, uint32_t fn, uint32_t pc, const Value *R, char *err, uint32_t *pos);
 
 /* Append an event to the task's trace (takes ownership of `line` and `data`). */
 void task_trace(Task *t, char *line, void *data, void (*free_data)(void *));
