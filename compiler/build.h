@@ -15,9 +15,10 @@
 typedef enum BuildEmit { BUILD_EXECUTABLE, BUILD_LLVM_IR, BUILD_OBJECT } BuildEmit;
 
 /* Write what `emit` asks for to `out`: the executable, the textual IR or
- * the object file of `img` (canonical bytecode bc[0..len)). False with what
- * went wrong in err[0..errlen). */
-bool build_program(const Image *img, const unsigned char *bc, size_t len, BuildEmit emit, const char *out, char *err,
-                   size_t errlen);
+ * the object file of `img` (canonical bytecode bc[0..len)). The files its
+ * context sources read below `root` (the program's folder) are built in.
+ * False with what went wrong in err[0..errlen). */
+bool build_program(const Image *img, const unsigned char *bc, size_t len, const char *root, BuildEmit emit,
+                   const char *out, char *err, size_t errlen);
 
 #endif

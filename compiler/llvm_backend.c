@@ -41,12 +41,12 @@ static bool target_machine(Gen *g, char *err, size_t errlen) {
   return true;
 }
 
-/* @flow_image: the bytecode, constant, private to the module. */
-static LLVMValueRef image_global(Gen *g, const unsigned char *bc, size_t len) {
+/* A constant byte array, private to the module (@flow_image, @flow_files). */
+static LLVMValueRef bytes_global(Gen *g, const char *name, const unsigned char *bc, size_t len) {
   LlvmApi *a = g->api;
   LLVMValueRef init = a->ConstStringInContext(g->ctx, (const char *)bc, (unsigned)len, true);
   LLVMTypeRef type = a->ArrayType(a->Int8TypeInContext(g->ctx), (unsigned)len);
-  LLVMValueRef gv = a->AddGlobal(g->mod, type, "flow_image");
+  LLVMValueRef gv = a->AddGlobal(g->mod, type, name);
   a->SetInitializer(gv, init);
   a->SetGlobalConstant(gv, true);
   a->SetLinkage(gv, LLVMPrivateLinkage);
@@ -297,13 +297,13 @@ static LLVMValueRef native_table(Gen *g, const Types *t, const Image *img) {
 }
 
 /* int main(int argc, char **argv) {
- *   return flow_native_main(argc, argv, flow_image, len, flow_native, nfuncs); } */
+ *   return flow_native_main(argc, argv, flow_image, len, flow_native, nfuncs, flow_files, nbytes); } */
 static void main_function(Gen *g, const Types *t, LLVMValueRef image, size_t len, LLVMValueRef table,
-                          uint32_t nfuncs) {
+                          uint32_t nfuncs, LLVMValueRef files, size_t files_len) {
   LlvmApi *a = g->api;
   LLVMTypeRef i8pp = a->PointerType(t->ptr, 0);
-  LLVMTypeRef entry_params[] = {t->i32, i8pp, t->ptr, t->i64, i8pp, t->i64};
-  LLVMTypeRef entry_type = a->FunctionType(t->i32, entry_params, 6, false);
+  LLVMTypeRef entry_params[] = {t->i32, i8pp, t->ptr, t->i64, i8pp, t->i64, t->ptr, t->i64};
+  LLVMTypeRef entry_type = a->FunctionType(t->i32, entry_params, 8, false);
   LLVMValueRef entry = a->AddFunction(g->mod, "flow_native_main", entry_type);
   LLVMTypeRef main_params[] = {t->i32, i8pp};
   LLVMValueRef fn = a->AddFunction(g->mod, "main", a->FunctionType(t->i32, main_params, 2, false));
@@ -313,9 +313,10 @@ static void main_function(Gen *g, const Types *t, LLVMValueRef image, size_t len
   LLVMValueRef idx[] = {zero, zero};
   LLVMValueRef ptr = a->ConstInBoundsGEP2(a->ArrayType(t->i8, (unsigned)len), image, idx, 2);
   LLVMValueRef tptr = a->ConstInBoundsGEP2(a->ArrayType(t->ptr, nfuncs), table, idx, 2);
+  LLVMValueRef fptr = a->ConstInBoundsGEP2(a->ArrayType(t->i8, (unsigned)files_len), files, idx, 2);
   LLVMValueRef args[] = {a->GetParam(fn, 0), a->GetParam(fn, 1), ptr, a->ConstInt(t->i64, len, false), tptr,
-                         a->ConstInt(t->i64, nfuncs, false)};
-  a->BuildRet(b, a->BuildCall2(b, entry_type, entry, args, 6, "status"));
+                         a->ConstInt(t->i64, nfuncs, false), fptr, a->ConstInt(t->i64, files_len, false)};
+  a->BuildRet(b, a->BuildCall2(b, entry_type, entry, args, 8, "status"));
   a->DisposeBuilder(b);
 }
 
@@ -351,8 +352,8 @@ static bool finish(Gen *g, const char *ll_path, const char *obj_path, char *err,
   return true;
 }
 
-bool llvm_emit(const Image *img, const unsigned char *bc, size_t len, const char *ll_path, const char *obj_path,
-               char *err, size_t errlen) {
+bool llvm_emit(const Image *img, const unsigned char *bc, size_t len, const unsigned char *files, size_t nfiles,
+               const char *ll_path, const char *obj_path, char *err, size_t errlen) {
   LlvmApi api;
   if (!llvm_api_open(&api, err, errlen)) return false;
   Gen g = {&api, api.ContextCreate(), NULL, NULL};
@@ -360,8 +361,9 @@ bool llvm_emit(const Image *img, const unsigned char *bc, size_t len, const char
   bool ok = target_machine(&g, err, errlen);
   if (ok) {
     Types t = types_of(&g);
-    LLVMValueRef image = image_global(&g, bc, len);
-    main_function(&g, &t, image, len, native_table(&g, &t, img), img->nfuncs);
+    LLVMValueRef image = bytes_global(&g, "flow_image", bc, len);
+    LLVMValueRef table = native_table(&g, &t, img);
+    main_function(&g, &t, image, len, table, img->nfuncs, bytes_global(&g, "flow_files", files, nfiles), nfiles);
     ok = finish(&g, ll_path, obj_path, err, errlen);
   }
   if (g.tm) api.DisposeTargetMachine(g.tm);

@@ -12,10 +12,11 @@
 
 #include "image.h"
 
-/* Emit the module for `img` (whose canonical bytecode is bc[0..len)): its
- * textual IR to `ll_path` and/or its object code to `obj_path` (either may
- * be NULL). False with what went wrong in err[0..errlen). */
-bool llvm_emit(const Image *img, const unsigned char *bc, size_t len, const char *ll_path, const char *obj_path,
-               char *err, size_t errlen);
+/* Emit the module for `img` (whose canonical bytecode is bc[0..len)), with
+ * its context files files[0..nfiles) (the blob of runtime/native_main.h):
+ * its textual IR to `ll_path` and/or its object code to `obj_path` (either
+ * may be NULL). False with what went wrong in err[0..errlen). */
+bool llvm_emit(const Image *img, const unsigned char *bc, size_t len, const unsigned char *files, size_t nfiles,
+               const char *ll_path, const char *obj_path, char *err, size_t errlen);
 
 #endif

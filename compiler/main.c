@@ -543,8 +543,10 @@ static int cmd_build(const Command *cmd, const ParsedArgs *args) {
   if (img->main_flow < 0) {
     snprintf(err, sizeof err, "the program has no `flow main`; expected one to build an executable around");
     status = EXIT_FOUND;
-  } else if (!build_program(img, bytes, len, emit, out, err, sizeof err)) {
-    status = EXIT_USAGE;
+  } else {
+    char *dir = xstrdup(args->pos[0]);
+    if (!build_program(img, bytes, len, dirname(dir), emit, out, err, sizeof err)) status = EXIT_USAGE;
+    free(dir);
   }
   if (status != EXIT_CLEAN) fprintf(stderr, "flowc: error: %s\n", err);
   image_free(img);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <glob.h>
 #include <jansson.h>
 #include <math.h>
@@ -325,13 +326,62 @@ static size_t media_cap(const Loader *L) {
   return cap > LENGTH_MAX ? LENGTH_MAX : cap;
 }
 
+/* [rel] without "./" steps and doubled slashes: how built-in files are named. */
+static char *normal_path(const char *rel) {
+  TextBuf b = {0};
+  tb_reserve(&b, 0);
+  for (const char *p = rel; *p;) {
+    const char *end = p + strcspn(p, "/");
+    size_t n = (size_t)(end - p);
+    if (n && !(n == 1 && *p == '.')) {
+      if (b.len) tb_putc(&b, '/');
+      tb_put(&b, p, n);
+    }
+    p = *end ? end + 1 : end;
+  }
+  return tb_take(&b);
+}
+
+static int compare_file(const void *key, const void *item) {
+  return strcmp(key, ((const ContextFile *)item)->path);
+}
+
+/* The built-in file at [rel] (env->files), copied into *out up to [cap]. */
+static bool read_built_in(Loader *L, const char *rel, const char *shown, size_t cap, const char *what, Blob *out) {
+  char *path = normal_path(rel);
+  const ContextFile *f = bsearch(path, L->env->files, L->env->nfiles, sizeof *L->env->files, compare_file);
+  free(path);
+  if (!f) return fail(L, shown, "expected a file built into this executable, found none by that path");
+  if (f->len > cap) return fail(L, shown, "expected at most %zu bytes (%s), found %zu bytes", cap, what, f->len);
+  out->data = xmalloc(f->len + 1);
+  memcpy(out->data, f->data, f->len);
+  out->data[f->len] = '\0';
+  out->len = f->len;
+  return true;
+}
+
+/* Tell env->record about a file just read. */
+static void record_file(Loader *L, const char *rel, const Blob *b) {
+  if (!L->env->record) return;
+  char *path = normal_path(rel);
+  L->env->record(L->env->record_ctx, path, b->data, b->len);
+  free(path);
+}
+
 /* Read the context's one file, sandboxed, up to [cap] bytes. */
 static bool read_source(Loader *L, size_t cap, const char *what, Blob *out) {
   const ImgContext *c = L->c;
-  if (!check_base(L) || !check_relative(L, c->arg) || !resolve_root(L)) return false;
-  char *rel = join(c->base_dir, c->arg), *real;
-  struct stat st;
-  bool ok = resolve_in_root(L, rel, c->arg, &real, &st) && read_regular(L, real, &st, c->arg, cap, what, out);
+  if (!check_base(L) || !check_relative(L, c->arg)) return false;
+  char *rel = join(c->base_dir, c->arg), *real = NULL;
+  bool ok;
+  if (L->env->files) {
+    ok = read_built_in(L, rel, c->arg, cap, what, out);
+  } else {
+    struct stat st;
+    ok = resolve_root(L) && resolve_in_root(L, rel, c->arg, &real, &st) &&
+         read_regular(L, real, &st, c->arg, cap, what, out);
+    if (ok) record_file(L, rel, out);
+  }
   free(rel);
   free(real);
   return ok;
@@ -810,6 +860,7 @@ static bool glob_member(Loader *L, const char *path, Value list, Sha256 *h, bool
   *added = ok && !S_ISDIR(st.st_mode);
   if (*added) ok = read_regular(L, real, &st, path, file_cap(L), "the size cap of a text source", &b) &&
                    check_utf8(L, path, b.data, b.len);
+  if (ok && *added) record_file(L, rel, &b);
   if (ok && *added) {
     hash_member(h, path, &b);
     list_push_steal(list, glob_element(L, path, &b));
@@ -844,9 +895,51 @@ static bool glob_match(Loader *L, glob_t *g, size_t *prefix) {
               "missing or cannot be read");
 }
 
+/* A glob over the built-in files: the paths below base_dir that the
+ * pattern matches (sorted already), each decoded like a file on disk. */
+static bool load_glob_built_in(Loader *L, Value *out, unsigned char hash[32]) {
+  const ImgContext *c = L->c;
+  char *base = normal_path(c->base_dir ? c->base_dir : "."), *pattern = normal_path(c->arg);
+  size_t blen = strlen(base);
+  Value list = value_list(4);
+  Sha256 h;
+  sha256_init(&h);
+  bool ok = true;
+  for (size_t i = 0; ok && i < L->env->nfiles; i++) {
+    const ContextFile *f = &L->env->files[i];
+    const char *rel = f->path;
+    if (blen) {
+      if (strncmp(rel, base, blen) != 0 || rel[blen] != '/') continue;
+      rel += blen + 1;
+    }
+    if (fnmatch(pattern, rel, FNM_PATHNAME | FNM_PERIOD) != 0) continue;
+    Blob b = {(char *)f->data, f->len};
+    if (f->len > file_cap(L))
+      ok = fail(L, rel, "expected at most %zu bytes (the size cap of a text source), found %zu bytes", file_cap(L),
+                f->len);
+    ok = ok && check_utf8(L, rel, b.data, b.len);
+    if (ok) {
+      hash_member(&h, rel, &b);
+      list_push_steal(list, glob_element(L, rel, &b));
+    }
+  }
+  if (ok && value_as_list(list)->len == 0) ok = fail(L, c->arg, "expected at least one matching file, found none");
+  free(base);
+  free(pattern);
+  if (!ok) {
+    value_release(list);
+    return false;
+  }
+  sha256_final(&h, hash);
+  *out = list;
+  return true;
+}
+
 static bool load_glob(Loader *L, Value *out, unsigned char hash[32]) {
   uint32_t elem = 0;
-  if (!list_elem(L, &elem) || !check_base(L) || !check_relative(L, L->c->arg) || !resolve_root(L)) return false;
+  if (!list_elem(L, &elem) || !check_base(L) || !check_relative(L, L->c->arg)) return false;
+  if (L->env->files) return load_glob_built_in(L, out, hash);
+  if (!resolve_root(L)) return false;
   glob_t g;
   size_t prefix;
   if (!glob_match(L, &g, &prefix)) return false;

@@ -27,6 +27,14 @@
  * (the same as the provider's cap on a media part, PROVIDER_MEDIA_CAP). */
 #define CONTEXT_MEDIA_CAP ((size_t)20 << 20)
 
+/* A file built into an executable: its path relative to the project root
+ * (base_dir/arg, or a glob member below base_dir) and its bytes. */
+typedef struct ContextFile {
+  const char *path;
+  const char *data;
+  size_t len;
+} ContextFile;
+
 /* Where a context is read from. [getenv] and [fetch] are called with their
  * own [*_ctx]. */
 typedef struct ContextEnv {
@@ -45,6 +53,15 @@ typedef struct ContextEnv {
   bool (*fetch)(void *ctx, const ImgContext *c, const char *url, char **body, size_t *len, char *err,
                 size_t errlen);
   void *fetch_ctx;
+  /* Files built into the executable (`flowc build`), sorted by path: when
+   * set, file sources read these instead of the disk (same decoding, caps
+   * and hashes; a glob matches their paths). */
+  const ContextFile *files;
+  size_t nfiles;
+  /* Called with every file a file source read (its root-relative path and
+   * bytes): how `flowc build` collects them. NULL: not called. */
+  void (*record)(void *ctx, const char *path, const char *data, size_t len);
+  void *record_ctx;
 } ContextEnv;
 
 /* Read context [c] of env->img and decode it into its declared type. On

@@ -2,12 +2,15 @@
 #include "native_main.h"
 
 #include <libgen.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
 #include "bytecode.h"
+#include "context.h"
 #include "json_value.h"
 #include "run_cli.h"
 
@@ -53,8 +56,49 @@ static void print_version(FILE *out, const Image *img, const char *prog) {
   fprintf(out, "%s %s (built by flowc %s)\n", prog, hex, FLOW_VERSION);
 }
 
+/* Little-endian integers of the files blob. */
+static uint64_t get_le(const unsigned char *p, int n) {
+  uint64_t v = 0;
+  for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
+  return v;
+}
+
+/* The files of the blob (pointing into it; free the array), or NULL with
+ * *n 0 when it is empty or damaged (*ok false). */
+static ContextFile *parse_files(const unsigned char *blob, size_t len, size_t *n, bool *ok) {
+  *n = 0;
+  *ok = true;
+  if (len < 4) return NULL;
+  uint64_t count = get_le(blob, 4), at = 4;
+  ContextFile *files = xmalloc((count ? count : 1) * sizeof *files);
+  for (uint64_t i = 0; i < count && *ok; i++) {
+    uint64_t pl = at + 4 <= len ? get_le(blob + at, 4) : UINT64_MAX;
+    if (pl == UINT64_MAX || pl == 0 || at + 4 + pl + 8 > len || blob[at + 4 + pl - 1] != '\0') {
+      *ok = false;
+      break;
+    }
+    files[i].path = (const char *)blob + at + 4;
+    at += 4 + pl;
+    uint64_t dl = get_le(blob + at, 8);
+    if (dl > len - at - 8) {
+      *ok = false;
+      break;
+    }
+    files[i].data = (const char *)blob + at + 8;
+    files[i].len = (size_t)dl;
+    at += 8 + dl;
+    *n = (size_t)i + 1;
+  }
+  if (!*ok) {
+    free(files);
+    *n = 0;
+    return NULL;
+  }
+  return files;
+}
+
 int flow_native_main(int argc, char **argv, const unsigned char *image, size_t len, const void *const *native,
-                     size_t nnative) {
+                     size_t nnative, const unsigned char *files_blob, size_t files_len) {
   const char *prog = prog_name(argc > 0 ? argv[0] : NULL);
   char err[512];
   Image *img = bytecode_read(image, len, err, sizeof err);
@@ -62,15 +106,19 @@ int flow_native_main(int argc, char **argv, const unsigned char *image, size_t l
     fprintf(stderr, "%s: error: the program inside this executable is damaged: %s\n", prog, err);
     return RUN_USAGE;
   }
-  if (nnative != img->nfuncs) {
-    fprintf(stderr, "%s: error: the program inside this executable is damaged: %zu compiled functions for %u\n", prog,
-            nnative, img->nfuncs);
+  size_t nfiles;
+  bool files_ok;
+  ContextFile *files = parse_files(files_blob, files_len, &nfiles, &files_ok);
+  if (nnative != img->nfuncs || !files_ok) {
+    free(files);
+    fprintf(stderr, "%s: error: the program inside this executable is damaged: %s\n", prog,
+            files_ok ? "its compiled functions do not match its image" : "its context files cannot be read");
     image_free(img);
     return RUN_USAGE;
   }
   CliOpt opts[NATIVE_NOPTS];
   memcpy(opts, run_cli_opts, sizeof run_cli_opts);
-  opts[RUN_ROOT].help = "the folder context paths are relative to (default: the current folder)";
+  opts[RUN_ROOT].help = "read context files from this folder instead of those built in";
   opts[NATIVE_VERSION] = (CliOpt){"--version", NULL, NULL, "print the program's content hash and flowc's version"};
   char hint[300];
   snprintf(hint, sizeof hint, "(see '%s --help')", prog);
@@ -92,6 +140,10 @@ int flow_native_main(int argc, char **argv, const unsigned char *image, size_t l
     status = RUN_USAGE;
   } else {
     rc.opt.root = args.values[RUN_ROOT] ? args.values[RUN_ROOT] : ".";
+    if (!args.values[RUN_ROOT] && nfiles) { /* the files built in, unless --root points at others */
+      rc.opt.files = files;
+      rc.opt.nfiles = nfiles;
+    }
     rc.opt.prog = prog;
     rc.opt.native = native;
     status = run_image(img, &rc.opt);
@@ -99,5 +151,6 @@ int flow_native_main(int argc, char **argv, const unsigned char *image, size_t l
   run_cli_free(&rc);
   cli_args_free(&args);
   image_free(img);
+  free(files);
   return status;
 }

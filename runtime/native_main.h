@@ -8,10 +8,15 @@
 
 #include <stddef.h>
 
+/* The context files built into an executable, as one blob: u32 count, then
+ * per file (sorted by path) u32 n, the path and a NUL (n bytes), u64 len and
+ * the bytes. Little-endian. */
+
 /* Run the program in image[0..len) with the command line argv[0..argc),
  * its compiled functions in native[0..nnative) (a NativeFn or NULL per
- * function of the image, vm.h); returns the exit status (docs/running.md). */
+ * function of the image, vm.h) and its context files in files[0..nfiles)
+ * (the blob above); returns the exit status (docs/running.md). */
 int flow_native_main(int argc, char **argv, const unsigned char *image, size_t len, const void *const *native,
-                     size_t nnative);
+                     size_t nnative, const unsigned char *files, size_t nfiles);
 
 #endif

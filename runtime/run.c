@@ -1172,7 +1172,8 @@ static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
   s->ctx_loaded = calloc(img->ncontexts + 1, sizeof *s->ctx_loaded);
   s->ctx_hash = calloc(img->ncontexts + 1, sizeof *s->ctx_hash);
   s->ctx_error = calloc(img->ncontexts + 1, sizeof *s->ctx_error);
-  s->ctx_env = (ContextEnv){.img = img, .root = opt->root, .getenv = provider_process_getenv};
+  s->ctx_env = (ContextEnv){.img = img, .root = opt->root, .getenv = provider_process_getenv, .files = opt->files,
+                            .nfiles = opt->nfiles};
   if (!s->test || s->test->opt->allow_network) { /* a test reads no http source unless the network is allowed */
     s->ctx_env.fetch = sched_fetch;
     s->ctx_env.fetch_ctx = s;

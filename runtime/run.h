@@ -42,6 +42,8 @@ typedef struct RunOptions {
   const char *root;       /* the program's folder: context paths and messages are relative to it */
   const char *prog;       /* what messages start with ("flowc", or a built executable's name); NULL: flowc */
   const void *const *native; /* a built executable's compiled functions (NativeFn, vm.h), one per image function */
+  const struct ContextFile *files; /* a built executable's context files (context.h), sorted; NULL: read the disk */
+  size_t nfiles;
   const char *metrics;    /* --metrics: usage and cost per prompt, as JSON */
   const char *report;     /* --report: eval and check outcomes per item and their pass rates, as JSON */
   const char *const *allow_hosts; /* --allow-host: hosts every http source may reach, besides its own allow: list */

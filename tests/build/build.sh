@@ -1,11 +1,13 @@
 # build.sh - `flowc build`: a program becomes a standalone executable that
 # runs alone in an empty folder (the executable is all it needs besides its
 # inputs), takes flowc run's flags, prints --help from main's signature and
-# doc comments and --version with the program's content hash; --emit-llvm
+# doc comments and --version with the program's content hash; context files
+# are built in (--root reads others); --emit-llvm
 # and --emit-obj write the IR and the object file. Equivalence: every
 # example gives byte-identical output, errors and logical trace under the VM
-# (flowc run) and as an executable, with the mock provider and with a
-# replayed cassette.
+# (flowc run) and as an executable run alone in an empty folder (its context
+# files are built in), with the mock provider and with a replayed cassette
+# (reading the files from --root instead).
 # Usage: sh build.sh FLOWC REPO_ROOT
 . "$(dirname "$0")/../cli/lib.sh" "$1"
 ROOT=$(cd "${2:?usage: sh build.sh FLOWC REPO_ROOT}" && pwd)
@@ -62,6 +64,29 @@ run ./hello --concurrency 0 --input people.jsonl
 expect_status 2 "a bad flag value"
 expect_contains err "--concurrency expects 1 to 100000, found 0" "run flags are checked as by flowc run"
 
+# context files are built in; --root reads the folder's instead
+mkdir ctx
+printf 'Be brief.\n' > ctx/rules.md
+cat > ctx/c.flow <<'FLOW'
+context rules: string = file("rules.md")
+flow main(x: int) -> string { yield trim(rules) }
+FLOW
+printf '1\n' > ctx/one.jsonl
+run "$FLOWC" build ctx/c.flow -o ctx/c
+expect_status 0 "building a program with a context"
+printf 'Be kind.\n' > ctx/rules.md
+run ctx/c --input ctx/one.jsonl
+expect_equals out '"Be brief."' "the built-in copy of the context file is read"
+run ctx/c --input ctx/one.jsonl --root ctx
+expect_equals out '"Be kind."' "--root reads the folder's file instead"
+rm ctx/rules.md
+# a symlink leading out of the project passes the checker but is refused when read
+ln -s /etc/hostname ctx/outside.md
+printf 'context rules: string = file("outside.md")\nflow main(x: int) -> string { yield rules }\n' > ctx/d.flow
+run "$FLOWC" build ctx/d.flow -o ctx/d
+expect_status 2 "building when a context file cannot be read"
+expect_contains err "the files of context \`rules\` must be readable to be built in" "the context is named"
+
 # --emit-llvm and --emit-obj
 run "$FLOWC" build --emit-llvm hello.flow -o hello.ll
 expect_status 0 "--emit-llvm"
@@ -85,17 +110,20 @@ for flow in "$ROOT"/examples/*/*.flow; do
   [ -f "$input" ] || continue
   run "$FLOWC" build "$flow" -o "$name.exe"
   expect_status 0 "building $name"
-  "$FLOWC" run "$flow" --mock --keep-going --input "$input" --trace "vm.$name.trace" --errors "vm.$name.err" \
-    --record "$name.cassette" > "vm.$name.out" 2>/dev/null
-  ./"$name.exe" --root "$dir" --mock --keep-going --input "$input" --trace "x.$name.trace" --errors "x.$name.err" \
-    > "x.$name.out" 2>/dev/null
+  # from the example's folder, so messages name the file as the executable does
+  (cd "$dir" && "$FLOWC" run "$name.flow" --mock --keep-going --input "$input" --trace "$TMP/vm.$name.trace" \
+    --errors "$TMP/vm.$name.err" --record "$TMP/$name.cassette" > "$TMP/vm.$name.out" 2>/dev/null)
+  # alone in an empty folder: its context files are built in
+  mkdir "alone.$name" && cp "$name.exe" "alone.$name/"
+  (cd "alone.$name" && ./"$name.exe" --mock --keep-going --input "$input" --trace "../x.$name.trace" \
+    --errors "../x.$name.err" > "../x.$name.out" 2>/dev/null)
   if cmp -s "vm.$name.out" "x.$name.out" && cmp -s "vm.$name.trace" "x.$name.trace" && \
      cmp -s "vm.$name.err" "x.$name.err" && [ -s "vm.$name.trace" ]; then pass; else
     fail "$name: the executable's output, errors or trace differ from flowc run's (mock)"; fi
-  "$FLOWC" run "$flow" --replay "$name.cassette" --keep-going --input "$input" --trace "vmr.$name.trace" \
-    > "vmr.$name.out" 2>/dev/null
-  ./"$name.exe" --root "$dir" --replay "$name.cassette" --keep-going --input "$input" --trace "xr.$name.trace" \
-    > "xr.$name.out" 2>/dev/null
+  (cd "$dir" && "$FLOWC" run "$name.flow" --replay "$TMP/$name.cassette" --keep-going --input "$input" \
+    --trace "$TMP/vmr.$name.trace" > "$TMP/vmr.$name.out" 2>/dev/null)
+  (cd "$dir" && "$TMP/$name.exe" --root . --replay "$TMP/$name.cassette" --keep-going --input "$input" \
+    --trace "$TMP/xr.$name.trace" > "$TMP/xr.$name.out" 2>/dev/null)
   if cmp -s "vmr.$name.out" "xr.$name.out" && cmp -s "vmr.$name.trace" "xr.$name.trace" && [ -s "vmr.$name.trace" ]; then
     pass; else fail "$name: the executable's replay differs from flowc run's"; fi
 done
