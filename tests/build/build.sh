@@ -127,4 +127,23 @@ for flow in "$ROOT"/examples/*/*.flow; do
   if cmp -s "vmr.$name.out" "xr.$name.out" && cmp -s "vmr.$name.trace" "xr.$name.trace" && [ -s "vmr.$name.trace" ]; then
     pass; else fail "$name: the executable's replay differs from flowc run's"; fi
 done
+# the VM's runnable test programs (tests/vm/cases): output, errors, trace and
+# exit status the same under the VM and as an executable alone in a folder
+for flow in "$ROOT"/tests/vm/cases/*.flow; do
+  name=$(basename "$flow" .flow)
+  dir=$(dirname "$flow")
+  in="$dir/$name.input.jsonl"
+  set -- --mock --keep-going
+  [ -f "$in" ] && set -- "$@" --input "$in"
+  run "$FLOWC" build "$flow" -o "case.$name"
+  expect_status 0 "building tests/vm/cases/$name"
+  (cd "$dir" && "$FLOWC" run "$name.flow" "$@" --trace "$TMP/cvm.$name.trace" --errors "$TMP/cvm.$name.err" \
+    > "$TMP/cvm.$name.out" 2>/dev/null; echo $? > "$TMP/cvm.$name.status")
+  mkdir "calone.$name" && cp "case.$name" "calone.$name/"
+  (cd "calone.$name" && ./"case.$name" "$@" --trace "$TMP/cx.$name.trace" --errors "$TMP/cx.$name.err" \
+    > "$TMP/cx.$name.out" 2>/dev/null; echo $? > "$TMP/cx.$name.status")
+  same=true
+  for part in out err trace status; do cmp -s "cvm.$name.$part" "cx.$name.$part" || same=false; done
+  if $same; then pass; else fail "tests/vm/cases/$name: the executable differs from flowc run"; fi
+done
 finish
