@@ -2,13 +2,15 @@
 """native_bench.py - the native backend's benchmark (issue 6): an
 expression-heavy flow (list processing and string building over 1,000,000
 elements) run by the VM (`flowc run`) and as an executable (`flowc build`),
-the executable's size, the build time, and start-up.
+the executable's size, the build time, start-up, and a one-call "hello"
+end to end against the loopback mock (as shared/bench/peers measures it).
 
 Flow time is a run's wall time minus that of the same program over an input
 that only has to be read (the input parsing both pay equally), medians of
 --runs fresh processes each. Start-up is the wall time of a built executable
-running a trivial program once. Targets: native >= 5x the VM on the flow;
-start-up <= 5 ms. Usage: native_bench.py [--flowc PATH] [--runs N] [--json] [--strict]
+running a trivial program once; hello, that of one making one model call.
+Targets: native >= 5x the VM on the flow; start-up to the first request
+(hello) <= 5 ms. Usage: native_bench.py [--flowc PATH] [--runs N] [--json] [--strict]
 """
 import argparse
 import json
@@ -36,6 +38,43 @@ flow main(i: In) -> int { yield len(i.xs) }
 
 TRIVIAL = """flow main() -> int { yield 1 }
 """
+
+HELLO = """model m { provider: openai, name: "mock-model", base_url: "http://127.0.0.1:%d/v1", max_tokens: 20 }
+prompt hello(name: string) -> string {
+  model: m
+  user "Say hello to {{ name }}."
+}
+flow main(name: string) -> string { yield hello(name) }
+"""
+
+PEER_MOCK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "bench", "peers", "mock",
+                         "mock_openai.c")
+
+
+def start_mock(d):
+    """The peers' loopback mock (built here), or the project's; (process, port)."""
+    import socket
+    import urllib.request
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    if os.path.exists(PEER_MOCK):
+        binary = os.path.join(d, "mock_openai")
+        subprocess.check_call(["cc", "-O2", "-pthread", "-o", binary, PEER_MOCK])
+        env = dict(os.environ, MOCK_PORT=str(port), MOCK_LATENCY_MS="0", MOCK_LIFETIME_S="300")
+        p = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    else:
+        own = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "flow_mockserver")
+        p = subprocess.Popen([own, "--port", str(port), "--lifetime", "300"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen("http://127.0.0.1:%d/stats" % port, timeout=2).read()
+            return p, port
+        except OSError:
+            time.sleep(0.05)
+    p.kill()
+    raise SystemExit("native_bench: the mock did not start")
 
 
 def wall(cmd, runs):
@@ -80,11 +119,20 @@ def main():
         nat_read = wall([exe("read"), "--input", items], args.runs)
         vm_flow, nat_flow = max(vm - vm_read, 1e-9), max(nat - nat_read, 1e-9)
         startup = wall([exe("trivial")], max(args.runs, 21))
+        mock, port = start_mock(d)
+        try:
+            hello = path("hello.flow", HELLO % port)
+            subprocess.check_call([flowc, "build", hello, "-o", exe("hello")])
+            one = path("one.jsonl", '"Ada"\n')
+            hello_ms = wall([exe("hello"), "--input", one], max(args.runs, 21)) * 1e3
+        finally:
+            mock.terminate()
+            mock.wait()
         out = {"elements": n, "vm_wall_s": vm, "native_wall_s": nat, "vm_flow_s": vm_flow,
                "native_flow_s": nat_flow, "speedup": vm_flow / nat_flow,
                "executable_bytes": os.path.getsize(exe("heavy")), "build_s": statistics.median(builds),
-               "startup_ms": startup * 1e3}
-    met = [out["speedup"] >= 5, out["startup_ms"] <= 5]
+               "startup_ms": startup * 1e3, "hello_ms": hello_ms}
+    met = [out["speedup"] >= 5, out["hello_ms"] <= 5]
     if args.json:
         print(json.dumps(out, indent=2))
     else:
@@ -93,8 +141,10 @@ def main():
         print("  flow over %d elements: VM %.3f s, native %.3f s (walls %.3f / %.3f, input reading subtracted)"
               % (n, out["vm_flow_s"], out["native_flow_s"], out["vm_wall_s"], out["native_wall_s"]))
         print("  speedup           %6.1fx   target >= 5x   %s" % (out["speedup"], verdict(met[0])))
-        print("  start-up          %6.2f ms target <= 5 ms %s  (a C libcurl client: 4 ms; BAML 83 ms; LangGraph 450 ms)"
-              % (out["startup_ms"], verdict(met[1])))
+        print("  start-up          %6.2f ms (a trivial program, no request)" % out["startup_ms"])
+        print("  hello, one call   %6.2f ms target <= 5 ms %s  (start, one request to the loopback mock, exit;"
+              % (out["hello_ms"], verdict(met[1])))
+        print("                                       a C libcurl client: 4 ms; BAML 83 ms; LangGraph 450 ms)")
         print("  executable        %6.0f KB; build %.0f ms" % (out["executable_bytes"] / 1024, out["build_s"] * 1e3))
     sys.exit(1 if args.strict and not all(met) else 0)
 
