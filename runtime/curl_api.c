@@ -39,7 +39,7 @@ static bool find_symbols(CurlApi *api, char *err, size_t errlen) {
 
 bool curl_api_open(CurlApi *api, const char *user, char *err, size_t errlen) {
   memset(api, 0, sizeof *api);
-  api->lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+  api->lib = dlopen("libcurl.so.4", RTLD_LAZY | RTLD_LOCAL);
   if (!api->lib) {
     snprintf(err, errlen, "%s need libcurl (libcurl.so.4), which could not be loaded: %s", user, dlerror());
     return false;
