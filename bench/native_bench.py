@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+from benchlib import start_mock
+
 HEAVY = """type In { xs: int[] }
 /// List processing and string building over every element.
 flow main(i: In) -> int {
@@ -46,36 +48,6 @@ prompt hello(name: string) -> string {
 }
 flow main(name: string) -> string { yield hello(name) }
 """
-
-PEER_MOCK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "bench", "peers", "mock",
-                         "mock_openai.c")
-
-
-def start_mock(d):
-    """The peers' loopback mock (built here), or the project's; (process, port)."""
-    import socket
-    import urllib.request
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    if os.path.exists(PEER_MOCK):
-        binary = os.path.join(d, "mock_openai")
-        subprocess.check_call(["cc", "-O2", "-pthread", "-o", binary, PEER_MOCK])
-        env = dict(os.environ, MOCK_PORT=str(port), MOCK_LATENCY_MS="0", MOCK_LIFETIME_S="300")
-        p = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    else:
-        own = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "flow_mockserver")
-        p = subprocess.Popen([own, "--port", str(port), "--lifetime", "300"], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            urllib.request.urlopen("http://127.0.0.1:%d/stats" % port, timeout=2).read()
-            return p, port
-        except OSError:
-            time.sleep(0.05)
-    p.kill()
-    raise SystemExit("native_bench: the mock did not start")
-
 
 def wall(cmd, runs):
     times = []
@@ -119,7 +91,7 @@ def main():
         nat_read = wall([exe("read"), "--input", items], args.runs)
         vm_flow, nat_flow = max(vm - vm_read, 1e-9), max(nat - nat_read, 1e-9)
         startup = wall([exe("trivial")], max(args.runs, 21))
-        mock, port = start_mock(d)
+        mock, port, _ = start_mock(d)
         try:
             hello = path("hello.flow", HELLO % port)
             subprocess.check_call([flowc, "build", hello, "-o", exe("hello")])

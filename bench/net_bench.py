@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,9 +28,10 @@ import tempfile
 import time
 import urllib.request
 
+from benchlib import start_mock
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-PEER_MOCK = os.path.join(ROOT, "..", "shared", "bench", "peers", "mock", "mock_openai.c")
 WRK_LUA = os.path.join(ROOT, "..", "shared", "bench", "peers", "wrk", "chat_post.lua")
 PEER_CURL = os.path.join(ROOT, "..", "shared", "bench", "peers", "c", "curl_multi_fanout.c")
 
@@ -57,48 +57,16 @@ flow main(item: Item) -> Out {
 REPLY = '{"label":"positive","confidence":0.9}'
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def get_json(url):
     with urllib.request.urlopen(url, timeout=5) as r:
         return json.loads(r.read())
-
-
-def start_mock(workdir, latency_ms):
-    port = free_port()
-    env = dict(os.environ, MOCK_PORT=str(port), MOCK_LATENCY_MS=str(latency_ms), MOCK_REPLY=REPLY,
-               MOCK_LIFETIME_S="600")
-    binary = os.path.join(workdir, "mock_openai")
-    if os.path.exists(PEER_MOCK) and not os.path.exists(binary):
-        subprocess.check_call(["cc", "-O2", "-pthread", "-o", binary, PEER_MOCK])
-    if os.path.exists(binary):
-        p = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        kind = "peers' mock_openai.c"
-    else:
-        own = os.path.join(ROOT, "build", "flow_mockserver")
-        p = subprocess.Popen([own, "--port", str(port), "--latency-ms", str(latency_ms), "--reply", REPLY,
-                              "--record-max", "0", "--lifetime", "600"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        kind = "flow_mockserver"
-    for _ in range(100):
-        try:
-            get_json("http://127.0.0.1:%d/stats" % port)
-            return p, port, kind
-        except OSError:
-            time.sleep(0.05)
-    p.kill()
-    raise SystemExit("net_bench: the mock did not start")
 
 
 def run_flow(flowc, flow, inp, conc):
     """Wall seconds, CPU seconds, peak RSS KB of one flowc run."""
     gnu_time = "/usr/bin/time"
     cmd = ([gnu_time, "-f", "FLOW_MAXRSS_KB=%M"] if os.path.exists(gnu_time) else []) + \
-          [flowc, "run", flow, "--concurrency", str(conc)] + (["--input", inp] if inp else [])
+          [flowc, "run", flow, "--concurrency", str(conc), "--store", "off"] + (["--input", inp] if inp else [])
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(p.pid, 0)
@@ -153,7 +121,7 @@ def main():
             for i in range(n):
                 f.write('{"id":%d,"text":"review number %d: works as described"}\n' % (i, i))
         for latency in (0, 50):
-            mock, port, kind = start_mock(d, latency)
+            mock, port, kind = start_mock(d, latency, REPLY)
             try:
                 flow = os.path.join(d, "bench_%d.flow" % latency)
                 with open(flow, "w") as f:

@@ -11,7 +11,7 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 
 status=0
-for bench in check_bench run_bench net_bench native_bench; do
+for bench in check_bench run_bench net_bench native_bench store_bench; do
   echo "== $bench"
   "$PY" "$here/$bench.py" --flowc "$FLOWC" "$@" || status=1
 done

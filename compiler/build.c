@@ -64,9 +64,11 @@ static bool link_executable(const char *obj, const char *out, char *err, size_t 
   argv[n++] = (char *)"-Wl,-Bstatic";
   argv[n++] = (char *)"-ljansson";
   argv[n++] = (char *)"-lpcre2-8";
+  argv[n++] = (char *)"-lsqlite3";
   argv[n++] = (char *)"-Wl,-Bdynamic";
   argv[n++] = (char *)"-lm";
   argv[n++] = (char *)"-ldl";
+  argv[n++] = (char *)"-lpthread";
   if (extra[0]) argv[n++] = extra;
   argv[n] = NULL;
   pid_t pid;

@@ -6,6 +6,7 @@
  * function; options are described by a small table per command and parsed by
  * one shared parser. There is no global mutable state. */
 #include <dirent.h>
+#include <jansson.h>
 #include <libgen.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arena.h"
@@ -29,6 +31,7 @@
 #include "program.h"
 #include "run.h"
 #include "run_cli.h"
+#include "store.h"
 #include "test_runner.h"
 
 #ifndef FLOW_VERSION
@@ -399,8 +402,59 @@ static Image *load_program(const char *path, int *status) {
   return img;
 }
 
+/* The command line after `flowc`, as a JSON array of strings. */
+static char *argv_json(const ParsedArgs *args) {
+  json_t *a = json_array();
+  json_array_append_new(a, json_string("run"));
+  for (int i = 0; i < args->argc; i++) json_array_append_new(a, json_string(args->argv[i]));
+  char *s = json_dumps(a, JSON_COMPACT);
+  json_decref(a);
+  return s;
+}
+
+static int cmd_run(const Command *cmd, const ParsedArgs *args);
+
+/* flowc run --resume ID|last: the recorded run's command line, again, from
+ * the folder it ran in, its stored calls served from the cache. */
+static int resume_run(const Command *cmd, const ParsedArgs *args) {
+  const char *path = args->values[RUN_STORE] ? args->values[RUN_STORE] : ".flow/store.db";
+  char err[1024];
+  Store *st = store_open(path, err, sizeof err);
+  StoreRun r;
+  if (!st || !store_run_get(st, args->values[RUN_RESUME], &r, err, sizeof err)) {
+    store_close(st);
+    fprintf(stderr, "flowc: error: --resume: %s\n", err);
+    return EXIT_USAGE;
+  }
+  store_close(st);
+  json_t *a = json_loads(r.argv_json, 0, NULL);
+  size_t n = json_is_array(a) ? json_array_size(a) : 0;
+  int status = EXIT_USAGE;
+  if (n < 2 || chdir(r.cwd) != 0) {
+    fprintf(stderr, "flowc: error: --resume: run %s recorded %s; expected a command line and a folder that exists\n",
+            r.id, n < 2 ? "no command line" : r.cwd);
+  } else {
+    char **argv = xmalloc((n + 1) * sizeof *argv);
+    for (size_t i = 1; i < n; i++) argv[i - 1] = (char *)json_string_value(json_array_get(a, i));
+    ParsedArgs again;
+    if (parse_args(cmd, (int)(n - 1), argv, &again) == 0) {
+      fprintf(stderr, "flowc: resuming run %s in %s\n", r.id, r.cwd);
+      status = cmd_run(cmd, &again);
+    }
+    cli_args_free(&again);
+    free(argv);
+  }
+  json_decref(a);
+  store_run_free(&r);
+  return status;
+}
+
 /* flowc run: compile (or load) a program and run its main flow. */
 static int cmd_run(const Command *cmd, const ParsedArgs *args) {
+  if (args->values[RUN_RESUME]) {
+    if (args->npos) return usage_error(cmd, "--resume runs a recorded command line; expected no FILE, found '%s'", args->pos[0]);
+    return resume_run(cmd, args);
+  }
   if (args->npos != 1) return usage_error(cmd, "'flowc run' expects one FILE (.flow or .flowbc), found %zu", args->npos);
   RunCli rc;
   char err[512];
@@ -411,11 +465,24 @@ static int cmd_run(const Command *cmd, const ParsedArgs *args) {
   int status = EXIT_CLEAN;
   Image *img = load_program(args->pos[0], &status);
   if (img) {
-    char *dir = xstrdup(args->pos[0]);
-    rc.opt.root = args->values[RUN_ROOT] ? args->values[RUN_ROOT] : dirname(dir);
+    char *dir = xstrdup(args->pos[0]), *store = NULL, *json = argv_json(args), cwd[4096];
+    const char *folder = dirname(dir);
+    rc.opt.root = args->values[RUN_ROOT] ? args->values[RUN_ROOT] : folder;
+    const char *env = getenv("FLOW_STORE");
+    if (!args->values[RUN_STORE] && env && *env) { /* $FLOW_STORE: the default store, or off */
+      rc.opt.store = strcmp(env, "off") ? env : NULL;
+    } else if (!args->values[RUN_STORE]) { /* the default store: .flow/store.db beside the program */
+      store = xmalloc(strlen(folder) + 32);
+      sprintf(store, "%s/.flow/store.db", folder);
+      rc.opt.store = store;
+    }
+    rc.opt.argv_json = json;
+    rc.opt.cwd = getcwd(cwd, sizeof cwd) ? cwd : ".";
     status = run_image(img, &rc.opt);
     image_free(img);
     free(dir);
+    free(store);
+    free(json);
   }
   run_cli_free(&rc);
   return status;
@@ -554,6 +621,85 @@ static int cmd_build(const Command *cmd, const ParsedArgs *args) {
   return status;
 }
 
+/* ---------------------------------------------------------------------------
+ * flowc cache, flowc runs: the run store
+ * ------------------------------------------------------------------------- */
+
+enum { STORE_PATH };
+static const OptSpec store_opts[] = {
+    [STORE_PATH] = {"--store", "PATH", NULL, "the run store (default .flow/store.db in the current folder)"},
+};
+
+static Store *open_store_arg(const ParsedArgs *args) {
+  char err[1024];
+  Store *st = store_open(args->values[STORE_PATH] ? args->values[STORE_PATH] : ".flow/store.db", err, sizeof err);
+  if (!st) fprintf(stderr, "flowc: error: %s\n", err);
+  return st;
+}
+
+static void print_prompt_stats(void *ctx, const char *prompt, uint64_t entries, uint64_t bytes) {
+  fprintf(ctx, "  %-24s %8llu replies %10llu bytes\n", prompt, (unsigned long long)entries, (unsigned long long)bytes);
+}
+
+/* flowc cache stats|clear [PROMPT]: what the model-call cache holds; empty it. */
+static int cmd_cache(const Command *cmd, const ParsedArgs *args) {
+  bool stats = args->npos == 1 && !strcmp(args->pos[0], "stats");
+  bool clear = args->npos >= 1 && args->npos <= 2 && !strcmp(args->pos[0], "clear");
+  if (!stats && !clear)
+    return usage_error(cmd, "'flowc cache' expects `stats` or `clear [PROMPT]`, found %s",
+                       args->npos ? args->pos[0] : "nothing");
+  Store *st = open_store_arg(args);
+  if (!st) return EXIT_USAGE;
+  char err[1024];
+  bool ok;
+  if (stats) {
+    StoreCacheStats total;
+    ok = store_cache_stats(st, &total, print_prompt_stats, stdout, err, sizeof err);
+    if (ok) printf("cache: %llu replies, %llu bytes\n", (unsigned long long)total.entries,
+                   (unsigned long long)total.bytes);
+  } else {
+    uint64_t n = 0;
+    ok = store_cache_clear(st, args->npos == 2 ? args->pos[1] : NULL, &n, err, sizeof err);
+    if (ok) printf("cache: %llu replies dropped\n", (unsigned long long)n);
+  }
+  if (!ok) fprintf(stderr, "flowc: error: %s\n", err);
+  store_close(st);
+  return ok ? finish_stdout(EXIT_CLEAN) : EXIT_USAGE;
+}
+
+static void print_run_line(void *ctx, const StoreRun *r) {
+  char when[32];
+  time_t t = (time_t)r->started;
+  strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", gmtime(&t));
+  fprintf(ctx, "%s  %s UTC  %-8s %6llu ok %6llu failed  program %.12s\n", r->id, when, r->status,
+          (unsigned long long)r->ok, (unsigned long long)r->failed, r->program_hash);
+}
+
+/* flowc runs list|show ID|last: the recorded runs. */
+static int cmd_runs(const Command *cmd, const ParsedArgs *args) {
+  bool list = args->npos == 1 && !strcmp(args->pos[0], "list");
+  bool show = args->npos == 2 && !strcmp(args->pos[0], "show");
+  if (!list && !show)
+    return usage_error(cmd, "'flowc runs' expects `list` or `show ID|last`, found %s", args->npos ? args->pos[0] : "nothing");
+  Store *st = open_store_arg(args);
+  if (!st) return EXIT_USAGE;
+  char err[1024];
+  bool ok;
+  if (list) {
+    ok = store_runs_each(st, 0, print_run_line, stdout, err, sizeof err);
+  } else {
+    StoreRun r;
+    if ((ok = store_run_get(st, args->pos[1], &r, err, sizeof err))) {
+      print_run_line(stdout, &r);
+      printf("program  %s\nfolder   %s\ncommand  flowc %s\n", r.program_hash, r.cwd, r.argv_json);
+      store_run_free(&r);
+    }
+  }
+  if (!ok) fprintf(stderr, "flowc: error: %s\n", err);
+  store_close(st);
+  return ok ? finish_stdout(EXIT_CLEAN) : EXIT_USAGE;
+}
+
 /* flowc disasm: the listing of a program's bytecode. */
 static int cmd_disasm(const Command *cmd, const ParsedArgs *args) {
   if (args->npos != 1) return usage_error(cmd, "'flowc disasm' expects one FILE (.flow or .flowbc), found %zu", args->npos);
@@ -612,6 +758,15 @@ static const Command commands[] = {
      "Exit status: 0 built, 1 the program does not check, 2 usage or I/O error, or\n"
      "LLVM or the linker failed.\n",
      build_opts, sizeof build_opts / sizeof build_opts[0], cmd_build},
+    {"cache", "show or empty the model-call cache", "flowc cache stats|clear [PROMPT] [--store PATH]",
+     "`stats` prints how many replies the run store caches, per prompt; `clear` drops\n"
+     "them all, or those of one prompt.\n",
+     store_opts, sizeof store_opts / sizeof store_opts[0], cmd_cache},
+    {"runs", "list or show recorded runs", "flowc runs list|show ID|last [--store PATH]",
+     "The runs the store recorded: id, start, status, items done and failed, and\n"
+     "the program's content hash; `show` adds the folder and command line\n"
+     "(what `flowc run --resume ID` runs again).\n",
+     store_opts, sizeof store_opts / sizeof store_opts[0], cmd_runs},
     {"compile", "compile a program to bytecode", "flowc compile [-o X.flowbc] FILE",
      "Writes the program as verified, versioned bytecode; its SHA-256 is the\nprogram's version id.\n",
      compile_opts, sizeof compile_opts / sizeof compile_opts[0], cmd_compile},

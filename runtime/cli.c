@@ -53,6 +53,8 @@ bool cli_parse(const CliOpt *opts, size_t nopts, int argc, char **argv, const ch
                const char *hint, CliArgs *out) {
   memset(out, 0, sizeof *out);
   out->pos = xmalloc(((size_t)argc + 1) * sizeof *out->pos);
+  out->argv = argv;
+  out->argc = argc;
   bool options_done = false;
   for (int i = 0; i < argc; i++) {
     const char *arg = argv[i];

@@ -28,6 +28,8 @@ typedef struct CliArgs {
   const char **pos;
   size_t npos;
   bool help;
+  char **argv;              /* what was parsed (borrowed), e.g. to record a run's command line */
+  int argc;
 } CliArgs;
 
 /* Parse argv[0..argc) against the options of `command` ("flowc run", or a

@@ -135,6 +135,10 @@ int flow_native_main(int argc, char **argv, const unsigned char *image, size_t l
     fprintf(stderr, "%s: error: expected only options (the items come with --input), found '%s'\n%s\n", prog,
             args.pos[0], hint);
     status = RUN_USAGE;
+  } else if (args.values[RUN_RESUME]) {
+    fprintf(stderr, "%s: error: --resume is for `flowc run`; expected a run of this executable without it\n%s\n",
+            prog, hint);
+    status = RUN_USAGE;
   } else if (!run_cli_options(&args, &rc, err, sizeof err)) {
     fprintf(stderr, "%s: error: %s\n%s\n", prog, err, hint);
     status = RUN_USAGE;

@@ -19,6 +19,7 @@
 #include "cassette.h"
 #include "context.h"
 #include "evalstats.h"
+#include "store.h"
 #include "fetch.h"
 #include "http.h"
 #include "json_read.h"
@@ -136,6 +137,9 @@ typedef struct Sched {
   FILE *out, *errors, *trace, *report;
   EvalStats *stats;         /* eval and check outcomes, in commit order */
   struct TestRun *test;     /* `flowc test`: the test being run, its mocks and results; NULL in a run */
+  Store *store;             /* the run store (runs, the model-call cache), or NULL */
+  char run_id[17];
+  uint64_t cache_hits, cache_puts;
   Cassette *replay, *record;
   uint64_t ok, failed, skipped;
   int32_t *model_map;       /* --model swaps: binding -> binding */
@@ -374,11 +378,36 @@ static bool net_rebind(Sched *s, NetCall *c, uint32_t binding, char *err, size_t
 }
 
 static void issue_or_wait(Sched *s, Event e);
-static void resolve_reply(Sched *s, Future *f, int32_t prompt, uint32_t out_type, const char *text, size_t len,
+static bool resolve_reply(Sched *s, Future *f, int32_t prompt, uint32_t out_type, const char *text, size_t len,
                           uint32_t pos);
 
 /* A network call ended: resolve its future, retry after a backoff, move to
  * the next fallback binding, or fail with what the provider said. */
+/* ---- the model-call cache ------------------------------------------------------------------- */
+
+/* Whether the store may answer (and keep) calls of prompt `prompt`: a
+ * store, a cache mode that reads (or writes), and a policy that allows it. */
+static bool cacheable(const Sched *s, int32_t prompt, bool writing) {
+  if (!s->store || s->test || s->opt->cache == RUN_CACHE_OFF || (writing && s->opt->cache == RUN_CACHE_RO))
+    return false;
+  const ImgPrompt *p = prompt >= 0 ? &s->img->prompts[prompt] : NULL;
+  return !(p && p->policy >= 0 && !s->img->policies[p->policy].cache);
+}
+
+/* Keep the validated reply of network call `c` under the key of the
+ * request actually sent (after fallbacks). */
+static void cache_put(Sched *s, NetCall *c, const ProviderReply *rep) {
+  if (!cacheable(s, c->req.prompt, true)) return;
+  char key[65], err[512];
+  request_key(&c->req, key);
+  const char *prompt = c->req.prompt >= 0 ? s->img->prompts[c->req.prompt].name : "judge";
+  if (store_cache_put(s->store, key, prompt, s->img->models[c->req.model].name, rep->text, rep->text_len,
+                      rep->input_tokens, rep->output_tokens, err, sizeof err))
+    s->cache_puts++;
+  else
+    fprintf(stderr, "%s: warning: %s\n", PROG(s->opt), err);
+}
+
 static void net_done(Sched *s, HttpResponse *r) {
   NetCall *c = r->user;
   release_slot(s, c->req.model);
@@ -399,7 +428,9 @@ static void net_done(Sched *s, HttpResponse *r) {
       c->x->in_tok = rep.input_tokens;
       c->x->out_tok = rep.output_tokens;
     }
-    resolve_reply(s, c->future, c->req.prompt, c->req.out_type, rep.text, rep.text_len, c->pos);
+    /* only a reply that decoded as its type is kept: errors are never cached */
+    if (resolve_reply(s, c->future, c->req.prompt, c->req.out_type, rep.text, rep.text_len, c->pos))
+      cache_put(s, c, &rep);
     provider_reply_free(&rep);
     net_free(c);
     return;
@@ -739,7 +770,7 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
   }
   /* the key (SHA-256 of the canonical request) is needed by the mock, the
    * cassettes and the trace; a plain network run does without it */
-  bool offline = s->replay || s->opt->mock || m->provider == PROVIDER_MOCK || s->test;
+  bool offline = s->replay || s->opt->mock || m->provider == PROVIDER_MOCK || s->test || cacheable(s, prompt, false);
   if (offline || s->trace || s->record) request_key(&x->req, x->key);
   else snprintf(x->key, sizeof x->key, "-");
 
@@ -754,8 +785,12 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
   e.at = s->now;
   const char *name = p ? p->name : "judge";
   bool model_mocked = s->opt->mock || m->provider == PROVIDER_MOCK || (s->test && s->test->model_mocked[binding]);
+  bool offline_provider = model_mocked || s->replay; /* only network calls are cached */
   if (s->test && test_answer(s, prompt, binding, model_mocked, x, &e)) {
     /* answered (or refused) by the test's mocks */
+  } else if (!offline_provider && cacheable(s, prompt, false) &&
+             store_cache_get(s->store, x->key, &x->reply, &x->len, &x->in_tok, &x->out_tok)) {
+    s->cache_hits++; /* served from the store: no request, no cost */
   } else if (budget_spent(s)) {
     char msg[384];
     snprintf(msg, sizeof msg, "not done: the budget ran out (%s)", s->budget_why);
@@ -833,13 +868,13 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
 /* A reply arrived for a call of prompt `prompt` (-1: a judge): decode it as
  * the output type (leniently: fences, prose, trailing commas; then
  * strictly against the type) and resolve the future, or fail it. */
-static void resolve_reply(Sched *s, Future *f, int32_t prompt, uint32_t out_type, const char *text, size_t len,
+static bool resolve_reply(Sched *s, Future *f, int32_t prompt, uint32_t out_type, const char *text, size_t len,
                           uint32_t pos) {
   char err[1024];
   const Image *img = s->img;
   if (prompt >= 0 && out_type == IMG_TYPE_STRING) {
     future_resolve(&s->vm, f, value_str(text, len));
-    return;
+    return true;
   }
   json_t *j = json_parse_lenient(text, len, err, sizeof err);
   Value v = value_none();
@@ -863,6 +898,7 @@ static void resolve_reply(Sched *s, Future *f, int32_t prompt, uint32_t out_type
   json_decref(j);
   if (ok) future_resolve(&s->vm, f, v);
   else future_reject(&s->vm, f, msg, pos);
+  return ok;
 }
 
 /* An event's time has come. A network call is sent (or, after a backoff,
@@ -1160,6 +1196,22 @@ static void prompt_contexts(Sched *s) {
   }
 }
 
+/* Open the run store and record the run starting. */
+static bool open_store(Sched *s, const Image *img, const RunOptions *opt) {
+  char err[1024], hex[65];
+  if (!(s->store = store_open(opt->store, err, sizeof err))) {
+    fprintf(stderr, "%s: error: %s\n", PROG(opt), err);
+    return false;
+  }
+  for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", img->hash[i]);
+  if (!store_run_begin(s->store, hex, opt->argv_json ? opt->argv_json : "[]", opt->cwd ? opt->cwd : ".", s->run_id,
+                       err, sizeof err)) {
+    fprintf(stderr, "%s: error: %s\n", PROG(opt), err);
+    return false;
+  }
+  return true;
+}
+
 static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
   struct TestRun *test = s->test; /* the only field a caller sets first */
   memset(s, 0, sizeof *s);
@@ -1240,6 +1292,7 @@ static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
   if (opt->errors && !(s->errors = open_out(opt, opt->errors, "errors"))) return false;
   if (opt->trace && !(s->trace = open_out(opt, opt->trace, "trace"))) return false;
   if (opt->report && !(s->report = open_out(opt, opt->report, "report"))) return false;
+  if (opt->store && !open_store(s, img, opt)) return false;
   if (s->report) evalstats_set_report(s->stats, s->report);
   if (opt->replay && !(s->replay = cassette_open_replay(opt->replay, err, sizeof err))) {
     fprintf(stderr, "%s: error: %s\n", PROG(opt), err);
@@ -1267,6 +1320,7 @@ static void event_free(Event *e) {
 }
 
 static void teardown(Sched *s) {
+  store_close(s->store);
   while (s->rq_len) {
     Task *t = rq_pop(s);
     (void)t; /* tasks still queued belong to slots or forks, freed below */
@@ -1353,6 +1407,10 @@ static void sched_loop(Sched *s) {
       }
       if (!s->nevents && !http_in_flight(s->http)) break;
       double wait = s->nevents ? s->events[0].at - s->now : 1000;
+      if (s->store) { /* while the network works, commit what was cached */
+        char err[512];
+        if (!store_flush(s->store, err, sizeof err)) fprintf(stderr, "%s: warning: %s\n", PROG(s->opt), err);
+      }
       http_wait(s->http, wait < 1 ? 1 : wait > 1000 ? 1000 : (int)wait);
       s->now = wall_ms() - s->t0;
       HttpResponse r;
@@ -1398,6 +1456,13 @@ int run_image(const Image *img, const RunOptions *opt) {
   }
   if (opt->metrics) write_metrics(&s, opt->metrics);
   evalstats_print(s.stats, stderr, PROG(opt));
+  if (s.store) {
+    char err[512];
+    const char *how = status == RUN_OK ? "ok" : status == RUN_BUDGET ? "budget" : s.stop && !s.failed ? "stopped"
+                                                                                                  : "failed";
+    if (!store_run_end(s.store, s.run_id, how, s.ok, s.failed, err, sizeof err))
+      fprintf(stderr, "%s: warning: %s\n", PROG(opt), err);
+  }
   if (s.report && !evalstats_finish_report(s.stats)) {
     fprintf(stderr, "%s: error: cannot write report `%s`: %s\n", PROG(opt), opt->report, strerror(errno));
     status = RUN_USAGE;

@@ -21,6 +21,9 @@ enum {
   RUN_BUDGET = 3,      /* a budget (--max-cost, --max-tokens, --max-calls) ran out; the rest was not done */
 };
 
+/* --cache: whether the run store answers and keeps model calls. */
+typedef enum RunCache { RUN_CACHE_RW, RUN_CACHE_RO, RUN_CACHE_OFF } RunCache;
+
 typedef struct RunModelSwap {
   const char *from, *to;  /* --model FROM=TO: calls bound to FROM use binding TO */
 } RunModelSwap;
@@ -43,6 +46,10 @@ typedef struct RunOptions {
   const char *prog;       /* what messages start with ("flowc", or a built executable's name); NULL: flowc */
   const void *const *native; /* a built executable's compiled functions (NativeFn, vm.h), one per image function */
   const struct ContextFile *files; /* a built executable's context files (context.h), sorted; NULL: read the disk */
+  const char *store;      /* the run store's path (store.h), or NULL for none */
+  RunCache cache;         /* --cache rw (default), ro or off */
+  const char *argv_json;  /* the command line as a JSON array, recorded with the run (for --resume) */
+  const char *cwd;        /* the folder it ran in */
   size_t nfiles;
   const char *metrics;    /* --metrics: usage and cost per prompt, as JSON */
   const char *report;     /* --report: eval and check outcomes per item and their pass rates, as JSON */

@@ -8,6 +8,8 @@
 #include "arena.h"
 #include "fetch.h"
 
+const char *const run_cli_cache_modes[] = {"rw", "ro", "off", NULL};
+
 const CliOpt run_cli_opts[RUN_NFLAGS] = {
     [RUN_INPUT] = {"--input", "FILE", NULL, "JSON Lines input, one item per line (- for stdin)"},
     [RUN_OUTPUT] = {"--output", "FILE", NULL, "where results go, one JSON line per item in input order (default -)"},
@@ -28,6 +30,9 @@ const CliOpt run_cli_opts[RUN_NFLAGS] = {
     [RUN_MAX_CALLS] = {"--max-calls", "N", NULL, "stop issuing model calls after N calls (exit status 3)"},
     [RUN_REPORT] = {"--report", "FILE", NULL, "write each item's eval and check outcomes and their pass rates as JSON"},
     [RUN_ALLOW_HOST] = {"--allow-host", "H[,H]", NULL, "hosts http(url) sources may reach, besides their own allow: lists"},
+    [RUN_STORE] = {"--store", "PATH|off", NULL, "the run store: runs and the model-call cache (default .flow/store.db beside the program)"},
+    [RUN_CACHE] = {"--cache", "MODE", run_cli_cache_modes, "rw: use and fill the cache (default); ro: use it; off: neither"},
+    [RUN_RESUME] = {"--resume", "ID|last", NULL, "run a recorded run again, its stored calls served from the cache"},
 };
 
 _Static_assert(RUN_NFLAGS <= CLI_MAX_OPTS, "raise CLI_MAX_OPTS for the run flags");
@@ -94,6 +99,10 @@ bool run_cli_options(const CliArgs *a, RunCli *rc, char *err, size_t errlen) {
   opt->keep_going = v[RUN_KEEP_GOING] != NULL;
   opt->metrics = v[RUN_METRICS];
   opt->report = v[RUN_REPORT];
+  opt->cache = !v[RUN_CACHE] || !strcmp(v[RUN_CACHE], "rw") ? RUN_CACHE_RW
+               : !strcmp(v[RUN_CACHE], "ro")                ? RUN_CACHE_RO
+                                                            : RUN_CACHE_OFF;
+  if (v[RUN_STORE] && strcmp(v[RUN_STORE], "off") != 0) opt->store = v[RUN_STORE];
   long long seed, latency, conc, max_tokens, max_calls;
   if (!int_flag("--seed", v[RUN_SEED], 0, &seed, err, errlen) ||
       !int_flag("--mock-latency", v[RUN_LATENCY], v[RUN_SEED] ? 50 : 0, &latency, err, errlen) ||

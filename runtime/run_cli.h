@@ -13,10 +13,11 @@
 enum {
   RUN_INPUT, RUN_OUTPUT, RUN_ERRORS, RUN_TRACE, RUN_MOCK, RUN_REPLAY, RUN_RECORD, RUN_SEED, RUN_LATENCY,
   RUN_CONCURRENCY, RUN_KEEP_GOING, RUN_MODEL, RUN_ROOT, RUN_METRICS, RUN_MAX_COST, RUN_MAX_TOKENS, RUN_MAX_CALLS,
-  RUN_REPORT, RUN_ALLOW_HOST, RUN_NFLAGS
+  RUN_REPORT, RUN_ALLOW_HOST, RUN_STORE, RUN_CACHE, RUN_RESUME, RUN_NFLAGS
 };
 
 extern const CliOpt run_cli_opts[RUN_NFLAGS];
+extern const char *const run_cli_cache_modes[];
 
 /* RunOptions and the storage its lists point into. */
 typedef struct RunCli {
@@ -27,8 +28,9 @@ typedef struct RunCli {
   const char *host_list[64];
 } RunCli;
 
-/* Fill rc->opt from the parsed run flags (rc->opt.root is left to the
- * caller). False with what was expected and found in err[0..errlen). */
+/* Fill rc->opt from the parsed run flags (rc->opt.root, and the store's
+ * default path, are left to the caller; --store off leaves opt.store NULL).
+ * False with what was expected and found in err[0..errlen). */
 bool run_cli_options(const CliArgs *a, RunCli *rc, char *err, size_t errlen);
 void run_cli_free(RunCli *rc);
 

@@ -17,3 +17,11 @@ include(${CMAKE_CURRENT_SOURCE_DIR}/tests/testcmd/testcmd.cmake OPTIONAL)
 include(${CMAKE_CURRENT_SOURCE_DIR}/tests/context/context.cmake OPTIONAL)
 include(${CMAKE_CURRENT_SOURCE_DIR}/tests/fetch/fetch.cmake OPTIONAL)
 include(${CMAKE_CURRENT_SOURCE_DIR}/tests/build/build.cmake OPTIONAL)
+include(${CMAKE_CURRENT_SOURCE_DIR}/tests/store/store.cmake OPTIONAL)
+# Runs keep a store (.flow/store.db beside the program) by default; the tests
+# run without one unless they name it with --store (tests/store does), so no
+# test writes into the source tree or sees another test's cached calls.
+get_property(FLOW_ALL_TESTS DIRECTORY PROPERTY TESTS)
+foreach(t ${FLOW_ALL_TESTS})
+  set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT "FLOW_STORE=off")
+endforeach()

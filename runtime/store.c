@@ -1,0 +1,343 @@
+/* store.c - the run store on SQLite (see store.h). */
+#include "store.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "sha256.h"
+
+/* PRAGMA application_id of a flow store: "flow" in ASCII. */
+#define STORE_APP_ID 0x666c6f77
+/* Writes batched into one transaction before it is committed. */
+#define STORE_BATCH 256
+
+struct Store {
+  sqlite3 *db;
+  char *path;
+  sqlite3_stmt *get, *put;
+  bool in_tx;
+  unsigned pending;
+};
+
+/* ---- errors ---------------------------------------------------------------------------------- */
+
+/* "the store PATH: what" from SQLite's last error. */
+static bool fail_db(Store *st, const char *what, char *err, size_t errlen) {
+  int code = sqlite3_extended_errcode(st->db) & 0xff;
+  const char *why = code == SQLITE_BUSY || code == SQLITE_LOCKED
+                        ? "it is locked by another run; expected it free (wait for that run, or use --store)"
+                    : code == SQLITE_NOTADB || code == SQLITE_CORRUPT
+                        ? "expected a flow run store, found a damaged file or one that is not a database"
+                        : sqlite3_errmsg(st->db);
+  snprintf(err, errlen, "the store %s: %s: %s", st->path, what, why);
+  return false;
+}
+
+static bool exec(Store *st, const char *sql, const char *what, char *err, size_t errlen) {
+  char *msg = NULL;
+  if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) == SQLITE_OK) return true;
+  sqlite3_free(msg);
+  return fail_db(st, what, err, errlen);
+}
+
+/* One integer from a query (a PRAGMA). */
+static bool query_int(Store *st, const char *sql, int64_t *out, char *err, size_t errlen) {
+  sqlite3_stmt *q;
+  if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) return fail_db(st, "reading it", err, errlen);
+  int rc = sqlite3_step(q);
+  *out = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+  sqlite3_finalize(q);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE || fail_db(st, "reading it", err, errlen);
+}
+
+/* ---- schema ---------------------------------------------------------------------------------- */
+
+static const char SCHEMA_V1[] =
+    "CREATE TABLE runs(id TEXT PRIMARY KEY, program_hash TEXT NOT NULL, argv TEXT NOT NULL, cwd TEXT NOT NULL,"
+    " started REAL NOT NULL, ended REAL, status TEXT NOT NULL, ok INTEGER NOT NULL DEFAULT 0,"
+    " failed INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE calls(key TEXT PRIMARY KEY, prompt TEXT NOT NULL, binding TEXT NOT NULL, reply BLOB NOT NULL,"
+    " input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, created REAL NOT NULL);"
+    "CREATE INDEX calls_prompt ON calls(prompt);";
+
+/* Create the schema in a new store, migrate an older one, refuse a foreign
+ * or newer one. */
+static bool migrate(Store *st, char *err, size_t errlen) {
+  int64_t app = 0, version = 0, tables = 0;
+  if (!query_int(st, "PRAGMA application_id", &app, err, errlen) ||
+      !query_int(st, "PRAGMA user_version", &version, err, errlen) ||
+      !query_int(st, "SELECT count(*) FROM sqlite_master", &tables, err, errlen))
+    return false;
+  if (app != STORE_APP_ID && (tables || app)) {
+    snprintf(err, errlen, "the store %s: expected a flow run store, found an SQLite database of something else "
+             "(application id %lld); use --store to choose another file", st->path, (long long)app);
+    return false;
+  }
+  if (version > STORE_SCHEMA_VERSION) {
+    snprintf(err, errlen, "the store %s: expected schema version %d or older, found %lld (written by a newer flowc)",
+             st->path, STORE_SCHEMA_VERSION, (long long)version);
+    return false;
+  }
+  if (version == STORE_SCHEMA_VERSION) return true;
+  char sql[2048];
+  snprintf(sql, sizeof sql, "BEGIN IMMEDIATE; %s PRAGMA application_id = %d; PRAGMA user_version = %d; COMMIT;",
+           SCHEMA_V1, STORE_APP_ID, STORE_SCHEMA_VERSION);
+  return exec(st, sql, "creating its tables", err, errlen);
+}
+
+/* mkdir -p of the store's folder. */
+static bool make_folder(const char *path, char *err, size_t errlen) {
+  char *dir = xstrdup(path), *d = dirname(dir);
+  bool ok = true;
+  for (char *p = d + 1; ok && *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    ok = mkdir(d, 0777) == 0 || errno == EEXIST;
+    *p = '/';
+  }
+  ok = ok && (mkdir(d, 0777) == 0 || errno == EEXIST);
+  if (!ok) snprintf(err, errlen, "the store %s: cannot make its folder %s: %s", path, d, strerror(errno));
+  free(dir);
+  return ok;
+}
+
+Store *store_open(const char *path, char *err, size_t errlen) {
+  if (!make_folder(path, err, errlen)) return NULL;
+  Store *st = xmalloc(sizeof *st);
+  memset(st, 0, sizeof *st);
+  st->path = xstrdup(path);
+  int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  bool ok = rc == SQLITE_OK || fail_db(st, "opening it", err, errlen);
+  ok = ok && sqlite3_busy_timeout(st->db, 2000) == SQLITE_OK;
+  /* no checkpoint (and its fsync) at every close: SQLite checkpoints as the
+   * log grows, and a run's start-up stays in the low milliseconds */
+  ok = ok && sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL) == SQLITE_OK;
+  ok = ok && exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", "opening it", err, errlen) &&
+       migrate(st, err, errlen);
+  ok = ok && (sqlite3_prepare_v2(st->db, "SELECT reply, input_tokens, output_tokens FROM calls WHERE key = ?", -1,
+                                 &st->get, NULL) == SQLITE_OK ||
+              fail_db(st, "reading it", err, errlen));
+  ok = ok && (sqlite3_prepare_v2(st->db,
+                                 "INSERT OR REPLACE INTO calls(key, prompt, binding, reply, input_tokens, "
+                                 "output_tokens, created) VALUES(?, ?, ?, ?, ?, ?, ?)",
+                                 -1, &st->put, NULL) == SQLITE_OK ||
+              fail_db(st, "reading it", err, errlen));
+  if (!ok) {
+    store_close(st);
+    return NULL;
+  }
+  return st;
+}
+
+bool store_flush(Store *st, char *err, size_t errlen) {
+  if (!st || !st->in_tx) return true;
+  st->in_tx = false;
+  st->pending = 0;
+  return exec(st, "COMMIT", "writing to it", err, errlen);
+}
+
+void store_close(Store *st) {
+  if (!st) return;
+  char err[256];
+  store_flush(st, err, sizeof err);
+  sqlite3_finalize(st->get);
+  sqlite3_finalize(st->put);
+  sqlite3_close(st->db);
+  free(st->path);
+  free(st);
+}
+
+/* Writes go into one transaction, committed every STORE_BATCH writes (and by store_flush). */
+static bool batch_write(Store *st, char *err, size_t errlen) {
+  if (!st->in_tx) {
+    if (!exec(st, "BEGIN IMMEDIATE", "writing to it", err, errlen)) return false;
+    st->in_tx = true;
+  }
+  if (++st->pending >= STORE_BATCH) return store_flush(st, err, errlen);
+  return true;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- runs ------------------------------------------------------------------------------------ */
+
+bool store_run_begin(Store *st, const char *program_hash, const char *argv_json, const char *cwd, char id[17],
+                     char *err, size_t errlen) {
+  /* an id unique enough for one project's history: time, process, and the arguments */
+  char seed[512], hex[65];
+  unsigned char digest[32];
+  snprintf(seed, sizeof seed, "%.6f/%ld/%s/%.200s", now_s(), (long)getpid(), program_hash, argv_json);
+  sha256_hash(seed, strlen(seed), digest);
+  sha256_hex(digest, hex);
+  memcpy(id, hex, 16);
+  id[16] = '\0';
+  sqlite3_stmt *q;
+  if (sqlite3_prepare_v2(st->db, "INSERT INTO runs(id, program_hash, argv, cwd, started, status) "
+                         "VALUES(?, ?, ?, ?, ?, 'running')", -1, &q, NULL) != SQLITE_OK)
+    return fail_db(st, "recording the run", err, errlen);
+  sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(q, 2, program_hash, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(q, 3, argv_json, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(q, 4, cwd, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_double(q, 5, now_s());
+  int rc = sqlite3_step(q);
+  sqlite3_finalize(q);
+  /* the run is visible at once, so an interrupted run can be resumed */
+  return (rc == SQLITE_DONE || fail_db(st, "recording the run", err, errlen)) && store_flush(st, err, errlen);
+}
+
+bool store_run_end(Store *st, const char *id, const char *status, uint64_t ok, uint64_t failed, char *err,
+                   size_t errlen) {
+  if (!store_flush(st, err, errlen)) return false;
+  sqlite3_stmt *q;
+  if (sqlite3_prepare_v2(st->db, "UPDATE runs SET ended = ?, status = ?, ok = ?, failed = ? WHERE id = ?", -1, &q,
+                         NULL) != SQLITE_OK)
+    return fail_db(st, "recording the run's end", err, errlen);
+  sqlite3_bind_double(q, 1, now_s());
+  sqlite3_bind_text(q, 2, status, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(q, 3, (sqlite3_int64)ok);
+  sqlite3_bind_int64(q, 4, (sqlite3_int64)failed);
+  sqlite3_bind_text(q, 5, id, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step(q);
+  sqlite3_finalize(q);
+  return rc == SQLITE_DONE || fail_db(st, "recording the run's end", err, errlen);
+}
+
+static char *column_dup(sqlite3_stmt *q, int i) {
+  const unsigned char *t = sqlite3_column_text(q, i);
+  return xstrdup(t ? (const char *)t : "");
+}
+
+static void run_from_row(sqlite3_stmt *q, StoreRun *r) {
+  memset(r, 0, sizeof *r);
+  snprintf(r->id, sizeof r->id, "%s", (const char *)sqlite3_column_text(q, 0));
+  snprintf(r->program_hash, sizeof r->program_hash, "%s", (const char *)sqlite3_column_text(q, 1));
+  r->argv_json = column_dup(q, 2);
+  r->cwd = column_dup(q, 3);
+  r->started = sqlite3_column_double(q, 4);
+  r->ended = sqlite3_column_type(q, 5) == SQLITE_NULL ? 0 : sqlite3_column_double(q, 5);
+  snprintf(r->status, sizeof r->status, "%s", (const char *)sqlite3_column_text(q, 6));
+  r->ok = (uint64_t)sqlite3_column_int64(q, 7);
+  r->failed = (uint64_t)sqlite3_column_int64(q, 8);
+}
+
+#define RUN_COLUMNS "id, program_hash, argv, cwd, started, ended, status, ok, failed"
+
+bool store_run_get(Store *st, const char *id, StoreRun *out, char *err, size_t errlen) {
+  bool last = !strcmp(id, "last");
+  sqlite3_stmt *q;
+  const char *sql = last ? "SELECT " RUN_COLUMNS " FROM runs ORDER BY started DESC, rowid DESC LIMIT 1"
+                         : "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?";
+  if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) return fail_db(st, "reading its runs", err, errlen);
+  if (!last) sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step(q);
+  if (rc == SQLITE_ROW) run_from_row(q, out);
+  sqlite3_finalize(q);
+  if (rc == SQLITE_ROW) return true;
+  if (rc != SQLITE_DONE) return fail_db(st, "reading its runs", err, errlen);
+  snprintf(err, errlen, "the store %s: expected %s, found %s", st->path, last ? "a run" : "the run",
+           last ? "no run recorded yet" : "no run with that id (see `flowc runs list`)");
+  return false;
+}
+
+void store_run_free(StoreRun *r) {
+  free(r->argv_json);
+  free(r->cwd);
+  memset(r, 0, sizeof *r);
+}
+
+bool store_runs_each(Store *st, uint32_t limit, void (*each)(void *ctx, const StoreRun *r), void *ctx, char *err,
+                     size_t errlen) {
+  sqlite3_stmt *q;
+  if (sqlite3_prepare_v2(st->db, "SELECT " RUN_COLUMNS " FROM runs ORDER BY started DESC, rowid DESC LIMIT ?", -1,
+                         &q, NULL) != SQLITE_OK)
+    return fail_db(st, "reading its runs", err, errlen);
+  sqlite3_bind_int64(q, 1, limit ? (sqlite3_int64)limit : -1);
+  int rc;
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    StoreRun r;
+    run_from_row(q, &r);
+    each(ctx, &r);
+    store_run_free(&r);
+  }
+  sqlite3_finalize(q);
+  return rc == SQLITE_DONE || fail_db(st, "reading its runs", err, errlen);
+}
+
+/* ---- cache ----------------------------------------------------------------------------------- */
+
+bool store_cache_get(Store *st, const char *key, char **reply, size_t *len, int64_t *in_tokens, int64_t *out_tokens) {
+  sqlite3_reset(st->get);
+  sqlite3_bind_text(st->get, 1, key, -1, SQLITE_STATIC);
+  if (sqlite3_step(st->get) != SQLITE_ROW) return false;
+  int n = sqlite3_column_bytes(st->get, 0);
+  const void *b = sqlite3_column_blob(st->get, 0);
+  *reply = xmalloc((size_t)n + 1);
+  if (n) memcpy(*reply, b, (size_t)n);
+  (*reply)[n] = '\0';
+  *len = (size_t)n;
+  *in_tokens = sqlite3_column_int64(st->get, 1);
+  *out_tokens = sqlite3_column_int64(st->get, 2);
+  sqlite3_reset(st->get);
+  return true;
+}
+
+bool store_cache_put(Store *st, const char *key, const char *prompt, const char *binding, const char *reply,
+                     size_t len, int64_t in_tokens, int64_t out_tokens, char *err, size_t errlen) {
+  if (!batch_write(st, err, errlen)) return false;
+  sqlite3_reset(st->put);
+  sqlite3_bind_text(st->put, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st->put, 2, prompt, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st->put, 3, binding, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(st->put, 4, reply, (int)len, SQLITE_STATIC);
+  sqlite3_bind_int64(st->put, 5, in_tokens);
+  sqlite3_bind_int64(st->put, 6, out_tokens);
+  sqlite3_bind_double(st->put, 7, now_s());
+  int rc = sqlite3_step(st->put);
+  sqlite3_reset(st->put);
+  return rc == SQLITE_DONE || fail_db(st, "caching a reply", err, errlen);
+}
+
+bool store_cache_stats(Store *st, StoreCacheStats *total,
+                       void (*each)(void *ctx, const char *prompt, uint64_t entries, uint64_t bytes), void *ctx,
+                       char *err, size_t errlen) {
+  memset(total, 0, sizeof *total);
+  sqlite3_stmt *q;
+  if (sqlite3_prepare_v2(st->db, "SELECT prompt, count(*), sum(length(reply)) FROM calls GROUP BY prompt "
+                         "ORDER BY prompt", -1, &q, NULL) != SQLITE_OK)
+    return fail_db(st, "reading its cache", err, errlen);
+  int rc;
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    uint64_t n = (uint64_t)sqlite3_column_int64(q, 1), bytes = (uint64_t)sqlite3_column_int64(q, 2);
+    total->entries += n;
+    total->bytes += bytes;
+    if (each) each(ctx, (const char *)sqlite3_column_text(q, 0), n, bytes);
+  }
+  sqlite3_finalize(q);
+  return rc == SQLITE_DONE || fail_db(st, "reading its cache", err, errlen);
+}
+
+bool store_cache_clear(Store *st, const char *prompt, uint64_t *n, char *err, size_t errlen) {
+  if (!store_flush(st, err, errlen)) return false;
+  sqlite3_stmt *q;
+  if (sqlite3_prepare_v2(st->db, prompt ? "DELETE FROM calls WHERE prompt = ?" : "DELETE FROM calls", -1, &q, NULL) !=
+      SQLITE_OK)
+    return fail_db(st, "clearing its cache", err, errlen);
+  if (prompt) sqlite3_bind_text(q, 1, prompt, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step(q);
+  sqlite3_finalize(q);
+  *n = (uint64_t)sqlite3_changes(st->db);
+  return rc == SQLITE_DONE || fail_db(st, "clearing its cache", err, errlen);
+}

@@ -1,0 +1,76 @@
+/* store.h - the run store: one SQLite file per project (.flow/store.db
+ * beside the program, or --store PATH) holding the runs (what was run, with
+ * which program and arguments, when, how it ended) and the model-call
+ * cache (a validated reply per request key, runtime/request.h). WAL mode,
+ * writes batched into transactions. The schema is versioned (PRAGMA
+ * user_version) and migrated on open; a file that is not a flow store, is
+ * damaged or is locked by another writer is an error that says so. No
+ * secret is ever stored: request keys hash requests that hold none. */
+#ifndef FLOW_STORE_H
+#define FLOW_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct Store Store;
+
+/* The schema version this build writes (and migrates older stores to). */
+#define STORE_SCHEMA_VERSION 1
+
+/* Open (creating it and its folder when missing) the store at `path`.
+ * NULL with what was expected and found in err[0..errlen). */
+Store *store_open(const char *path, char *err, size_t errlen);
+/* Commit what is pending and close. */
+void store_close(Store *st);
+/* Commit the writes batched so far (a crash loses nothing committed). */
+bool store_flush(Store *st, char *err, size_t errlen);
+
+/* ---- runs ---- */
+
+/* Record a run starting: its program's content hash (hex), its command
+ * line as a JSON array of strings, and the folder it ran in. Writes its new
+ * id (16 hex digits) to id. */
+bool store_run_begin(Store *st, const char *program_hash, const char *argv_json, const char *cwd, char id[17],
+                     char *err, size_t errlen);
+/* Record how it ended: "ok", "failed", "budget", "usage"; items done and failed. */
+bool store_run_end(Store *st, const char *id, const char *status, uint64_t ok, uint64_t failed, char *err,
+                   size_t errlen);
+
+typedef struct StoreRun {
+  char id[17];
+  char program_hash[65];
+  char *argv_json;          /* malloc'd */
+  char *cwd;                /* malloc'd */
+  double started, ended;    /* Unix seconds; ended 0 while running or when it never finished */
+  char status[16];          /* "running" until it ends */
+  uint64_t ok, failed;
+} StoreRun;
+
+/* The run `id`, or the latest when `id` is "last"; false when there is none. */
+bool store_run_get(Store *st, const char *id, StoreRun *out, char *err, size_t errlen);
+void store_run_free(StoreRun *r);
+/* Call `each` for every run, newest first (at most `limit`; 0: all). */
+bool store_runs_each(Store *st, uint32_t limit, void (*each)(void *ctx, const StoreRun *r), void *ctx, char *err,
+                     size_t errlen);
+
+/* ---- the model-call cache ---- */
+
+/* The cached reply for request `key`: a new malloc'd copy in *reply. */
+bool store_cache_get(Store *st, const char *key, char **reply, size_t *len, int64_t *in_tokens, int64_t *out_tokens);
+/* Keep a validated reply (batched; committed by store_flush or close). */
+bool store_cache_put(Store *st, const char *key, const char *prompt, const char *binding, const char *reply,
+                     size_t len, int64_t in_tokens, int64_t out_tokens, char *err, size_t errlen);
+
+typedef struct StoreCacheStats {
+  uint64_t entries, bytes;
+} StoreCacheStats;
+/* Totals, and `each` per prompt (entries, bytes). */
+bool store_cache_stats(Store *st, StoreCacheStats *total,
+                       void (*each)(void *ctx, const char *prompt, uint64_t entries, uint64_t bytes), void *ctx,
+                       char *err, size_t errlen);
+/* Drop every cached reply (or only those of `prompt` when not NULL); the
+ * number dropped in *n. */
+bool store_cache_clear(Store *st, const char *prompt, uint64_t *n, char *err, size_t errlen);
+
+#endif
