@@ -390,3 +390,18 @@ void evalstats_print(const EvalStats *st, FILE *out, const char *prog) {
   }
   free(sorted);
 }
+
+void evalstats_each(const EvalStats *st, void (*each)(void *ctx, const char *kind, const char *name, uint64_t runs,
+                                                      uint64_t passed),
+                    void *ctx) {
+  for (uint32_t e = 0; e < st->img->nevals; e++)
+    if (st->evals[e].all.runs) each(ctx, "eval", st->img->evals[e].name, st->evals[e].all.runs, st->evals[e].all.passed);
+  for (uint32_t i = 0; i < st->nchecks; i++) {
+    size_t n;
+    const char *t = check_text(st, st->checks[i].text, &n);
+    char where[256], name[600];
+    snprintf(name, sizeof name, "%.*s (%s)", n > 300 ? 300 : (int)n, t,
+             vm_pos_str(st->img, st->checks[i].pos, where, sizeof where));
+    each(ctx, "check", name, st->checks[i].all.runs, st->checks[i].all.passed);
+  }
+}

@@ -30,6 +30,12 @@ void evalstats_free(EvalStats *st);
  * of one item before the next item's. */
 void evalstats_add(EvalStats *st, uint64_t item, const Outcome *o);
 
+/* Every eval's and check's totals: kind "eval" with the eval's name, or
+ * "check" with "CONDITION (file:line:col)". */
+void evalstats_each(const EvalStats *st, void (*each)(void *ctx, const char *kind, const char *name, uint64_t runs,
+                                                      uint64_t passed),
+                    void *ctx);
+
 /* Was anything recorded? */
 bool evalstats_any(const EvalStats *st);
 

@@ -1005,6 +1005,12 @@ static void commit(Sched *s) {
     if (slot->state != SLOT_DONE || slot->item != s->next_commit) return;
     uint64_t seq = 0;
     write_trace(s, slot->item, slot->trace, slot->ntrace, &seq);
+    if (s->store) { /* the item's result, for `flowc runs diff` */
+      char err[512];
+      if (!store_item(s->store, s->run_id, slot->item, slot->output, slot->output ? NULL : slot->error, err,
+                      sizeof err))
+        fprintf(stderr, "%s: warning: %s\n", PROG(s->opt), err);
+    }
     if (slot->output) {
       fputs(slot->output, s->out);
       fputc('\n', s->out);
@@ -1196,6 +1202,20 @@ static void prompt_contexts(Sched *s) {
   }
 }
 
+/* evalstats_each into the store: each pass rate of the run. */
+typedef struct OutcomeSink {
+  Store *store;
+  const char *run;
+  bool ok;
+} OutcomeSink;
+
+static void store_outcome(void *ctx, const char *kind, const char *name, uint64_t runs, uint64_t passed) {
+  OutcomeSink *k = ctx;
+  char err[512];
+  if (k->ok && !(k->ok = store_run_outcome(k->store, k->run, kind, name, runs, passed, err, sizeof err)))
+    fprintf(stderr, "flowc: warning: %s\n", err);
+}
+
 /* Open the run store and record the run starting. */
 static bool open_store(Sched *s, const Image *img, const RunOptions *opt) {
   char err[1024], hex[65];
@@ -1205,7 +1225,8 @@ static bool open_store(Sched *s, const Image *img, const RunOptions *opt) {
   }
   for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", img->hash[i]);
   if (!store_run_begin(s->store, hex, opt->argv_json ? opt->argv_json : "[]", opt->cwd ? opt->cwd : ".", s->run_id,
-                       err, sizeof err)) {
+                       err, sizeof err) ||
+      !store_run_defs(s->store, s->run_id, opt->defs, opt->ndefs, err, sizeof err)) {
     fprintf(stderr, "%s: error: %s\n", PROG(opt), err);
     return false;
   }
@@ -1460,6 +1481,8 @@ int run_image(const Image *img, const RunOptions *opt) {
     char err[512];
     const char *how = status == RUN_OK ? "ok" : status == RUN_BUDGET ? "budget" : s.stop && !s.failed ? "stopped"
                                                                                                   : "failed";
+    OutcomeSink sink = {s.store, s.run_id, true};
+    evalstats_each(s.stats, store_outcome, &sink);
     if (!store_run_end(s.store, s.run_id, how, s.ok, s.failed, err, sizeof err))
       fprintf(stderr, "%s: warning: %s\n", PROG(opt), err);
   }

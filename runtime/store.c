@@ -22,7 +22,7 @@
 struct Store {
   sqlite3 *db;
   char *path;
-  sqlite3_stmt *get, *put;
+  sqlite3_stmt *get, *put, *item_put;
   bool in_tx;
   unsigned pending;
 };
@@ -68,6 +68,16 @@ static const char SCHEMA_V1[] =
     " input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, created REAL NOT NULL);"
     "CREATE INDEX calls_prompt ON calls(prompt);";
 
+/* Version 2: what each run's program was made of, its items' results and
+ * its pass rates (for `flowc runs diff`). */
+static const char SCHEMA_V2[] =
+    "CREATE TABLE defs(hash TEXT PRIMARY KEY, text TEXT NOT NULL);"
+    "CREATE TABLE run_defs(run TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, hash TEXT NOT NULL,"
+    " PRIMARY KEY(run, kind, name));"
+    "CREATE TABLE items(run TEXT NOT NULL, item INTEGER NOT NULL, output TEXT, error TEXT, PRIMARY KEY(run, item));"
+    "CREATE TABLE run_outcomes(run TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, runs INTEGER NOT NULL,"
+    " passed INTEGER NOT NULL, PRIMARY KEY(run, kind, name));";
+
 /* Create the schema in a new store, migrate an older one, refuse a foreign
  * or newer one. */
 static bool migrate(Store *st, char *err, size_t errlen) {
@@ -87,10 +97,11 @@ static bool migrate(Store *st, char *err, size_t errlen) {
     return false;
   }
   if (version == STORE_SCHEMA_VERSION) return true;
-  char sql[2048];
-  snprintf(sql, sizeof sql, "BEGIN IMMEDIATE; %s PRAGMA application_id = %d; PRAGMA user_version = %d; COMMIT;",
-           SCHEMA_V1, STORE_APP_ID, STORE_SCHEMA_VERSION);
-  return exec(st, sql, "creating its tables", err, errlen);
+  /* each step takes the schema one version up, in one transaction */
+  char sql[4096];
+  snprintf(sql, sizeof sql, "BEGIN IMMEDIATE; %s %s PRAGMA application_id = %d; PRAGMA user_version = %d; COMMIT;",
+           version < 1 ? SCHEMA_V1 : "", version < 2 ? SCHEMA_V2 : "", STORE_APP_ID, STORE_SCHEMA_VERSION);
+  return exec(st, sql, version ? "migrating it to this flowc's schema" : "creating its tables", err, errlen);
 }
 
 /* mkdir -p of the store's folder. */
@@ -150,6 +161,7 @@ void store_close(Store *st) {
   store_flush(st, err, sizeof err);
   sqlite3_finalize(st->get);
   sqlite3_finalize(st->put);
+  sqlite3_finalize(st->item_put);
   sqlite3_close(st->db);
   free(st->path);
   free(st);
@@ -340,4 +352,113 @@ bool store_cache_clear(Store *st, const char *prompt, uint64_t *n, char *err, si
   sqlite3_finalize(q);
   *n = (uint64_t)sqlite3_changes(st->db);
   return rc == SQLITE_DONE || fail_db(st, "clearing its cache", err, errlen);
+}
+
+/* ---- what runs were made of, and what they gave ----------------------------------------------- */
+
+/* Prepare `sql`, bind `n` texts, step it to the end. */
+static bool write_texts(Store *st, const char *sql, const char *const *texts, int n, const char *what, char *err,
+                        size_t errlen) {
+  sqlite3_stmt *q;
+  if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) return fail_db(st, what, err, errlen);
+  for (int i = 0; i < n; i++) sqlite3_bind_text(q, i + 1, texts[i], -1, SQLITE_STATIC);
+  int rc = sqlite3_step(q);
+  sqlite3_finalize(q);
+  return rc == SQLITE_DONE || fail_db(st, what, err, errlen);
+}
+
+bool store_run_defs(Store *st, const char *run, const StoreDef *defs, size_t n, char *err, size_t errlen) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char digest[32];
+    char hex[65];
+    sha256_hash(defs[i].text, strlen(defs[i].text), digest);
+    sha256_hex(digest, hex);
+    const char *d[] = {hex, defs[i].text}, *r[] = {run, defs[i].kind, defs[i].name, hex};
+    if (!batch_write(st, err, errlen) ||
+        !write_texts(st, "INSERT OR IGNORE INTO defs(hash, text) VALUES(?, ?)", d, 2, "recording the program", err,
+                     errlen) ||
+        !write_texts(st, "INSERT OR REPLACE INTO run_defs(run, kind, name, hash) VALUES(?, ?, ?, ?)", r, 4,
+                     "recording the program", err, errlen))
+      return false;
+  }
+  return true;
+}
+
+bool store_run_defs_each(Store *st, const char *run,
+                         void (*each)(void *ctx, const char *kind, const char *name, const char *hash,
+                                      const char *text),
+                         void *ctx, char *err, size_t errlen) {
+  sqlite3_stmt *q;
+  if (sqlite3_prepare_v2(st->db, "SELECT r.kind, r.name, r.hash, d.text FROM run_defs r JOIN defs d ON d.hash = "
+                         "r.hash WHERE r.run = ? ORDER BY r.kind, r.name", -1, &q, NULL) != SQLITE_OK)
+    return fail_db(st, "reading a run's program", err, errlen);
+  sqlite3_bind_text(q, 1, run, -1, SQLITE_STATIC);
+  int rc;
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+    each(ctx, (const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 1),
+         (const char *)sqlite3_column_text(q, 2), (const char *)sqlite3_column_text(q, 3));
+  sqlite3_finalize(q);
+  return rc == SQLITE_DONE || fail_db(st, "reading a run's program", err, errlen);
+}
+
+bool store_item(Store *st, const char *run, uint64_t item, const char *output, const char *error, char *err,
+                size_t errlen) {
+  if (!batch_write(st, err, errlen)) return false;
+  if (!st->item_put && sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO items(run, item, output, error) "
+                                          "VALUES(?, ?, ?, ?)", -1, &st->item_put, NULL) != SQLITE_OK)
+    return fail_db(st, "recording an item", err, errlen);
+  sqlite3_reset(st->item_put);
+  sqlite3_bind_text(st->item_put, 1, run, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st->item_put, 2, (sqlite3_int64)item);
+  if (output) sqlite3_bind_text(st->item_put, 3, output, -1, SQLITE_STATIC);
+  else sqlite3_bind_null(st->item_put, 3);
+  if (error) sqlite3_bind_text(st->item_put, 4, error, -1, SQLITE_STATIC);
+  else sqlite3_bind_null(st->item_put, 4);
+  int rc = sqlite3_step(st->item_put);
+  sqlite3_reset(st->item_put);
+  return rc == SQLITE_DONE || fail_db(st, "recording an item", err, errlen);
+}
+
+bool store_items_each(Store *st, const char *run,
+                      void (*each)(void *ctx, uint64_t item, const char *output, const char *error), void *ctx,
+                      char *err, size_t errlen) {
+  sqlite3_stmt *q;
+  if (sqlite3_prepare_v2(st->db, "SELECT item, output, error FROM items WHERE run = ? ORDER BY item", -1, &q,
+                         NULL) != SQLITE_OK)
+    return fail_db(st, "reading a run's items", err, errlen);
+  sqlite3_bind_text(q, 1, run, -1, SQLITE_STATIC);
+  int rc;
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+    each(ctx, (uint64_t)sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
+         (const char *)sqlite3_column_text(q, 2));
+  sqlite3_finalize(q);
+  return rc == SQLITE_DONE || fail_db(st, "reading a run's items", err, errlen);
+}
+
+bool store_run_outcome(Store *st, const char *run, const char *kind, const char *name, uint64_t runs,
+                       uint64_t passed, char *err, size_t errlen) {
+  char r[24], p[24];
+  snprintf(r, sizeof r, "%llu", (unsigned long long)runs);
+  snprintf(p, sizeof p, "%llu", (unsigned long long)passed);
+  const char *t[] = {run, kind, name, r, p};
+  return batch_write(st, err, errlen) &&
+         write_texts(st, "INSERT OR REPLACE INTO run_outcomes(run, kind, name, runs, passed) VALUES(?, ?, ?, ?, ?)",
+                     t, 5, "recording a pass rate", err, errlen);
+}
+
+bool store_run_outcomes_each(Store *st, const char *run,
+                             void (*each)(void *ctx, const char *kind, const char *name, uint64_t runs,
+                                          uint64_t passed),
+                             void *ctx, char *err, size_t errlen) {
+  sqlite3_stmt *q;
+  if (sqlite3_prepare_v2(st->db, "SELECT kind, name, runs, passed FROM run_outcomes WHERE run = ? ORDER BY kind, "
+                         "name", -1, &q, NULL) != SQLITE_OK)
+    return fail_db(st, "reading a run's pass rates", err, errlen);
+  sqlite3_bind_text(q, 1, run, -1, SQLITE_STATIC);
+  int rc;
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+    each(ctx, (const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 1),
+         (uint64_t)sqlite3_column_int64(q, 2), (uint64_t)sqlite3_column_int64(q, 3));
+  sqlite3_finalize(q);
+  return rc == SQLITE_DONE || fail_db(st, "reading a run's pass rates", err, errlen);
 }

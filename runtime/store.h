@@ -16,7 +16,7 @@
 typedef struct Store Store;
 
 /* The schema version this build writes (and migrates older stores to). */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* Open (creating it and its folder when missing) the store at `path`.
  * NULL with what was expected and found in err[0..errlen). */
@@ -53,6 +53,36 @@ void store_run_free(StoreRun *r);
 /* Call `each` for every run, newest first (at most `limit`; 0: all). */
 bool store_runs_each(Store *st, uint32_t limit, void (*each)(void *ctx, const StoreRun *r), void *ctx, char *err,
                      size_t errlen);
+
+/* What a run's program was made of, for `flowc runs diff`: each prompt and
+ * model binding by name, the SHA-256 of its source text, and the text. */
+typedef struct StoreDef {
+  const char *kind;         /* "prompt", "model" */
+  const char *name;
+  const char *text;
+} StoreDef;
+bool store_run_defs(Store *st, const char *run, const StoreDef *defs, size_t n, char *err, size_t errlen);
+/* Call `each` with every definition of run `run`, by kind and name. */
+bool store_run_defs_each(Store *st, const char *run,
+                         void (*each)(void *ctx, const char *kind, const char *name, const char *hash,
+                                      const char *text),
+                         void *ctx, char *err, size_t errlen);
+
+/* One item's result (its output line, or its error) as the run commits it (batched). */
+bool store_item(Store *st, const char *run, uint64_t item, const char *output, const char *error, char *err,
+                size_t errlen);
+/* Call `each` with every item of run `run`, in item order. */
+bool store_items_each(Store *st, const char *run,
+                      void (*each)(void *ctx, uint64_t item, const char *output, const char *error), void *ctx,
+                      char *err, size_t errlen);
+
+/* A run's pass rate of one eval or check (kind "eval", "check"). */
+bool store_run_outcome(Store *st, const char *run, const char *kind, const char *name, uint64_t runs,
+                       uint64_t passed, char *err, size_t errlen);
+bool store_run_outcomes_each(Store *st, const char *run,
+                             void (*each)(void *ctx, const char *kind, const char *name, uint64_t runs,
+                                          uint64_t passed),
+                             void *ctx, char *err, size_t errlen);
 
 /* ---- the model-call cache ---- */
 
