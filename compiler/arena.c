@@ -38,6 +38,13 @@ char *xstrdup(const char *s) {
   return memcpy(xmalloc(n), s, n);
 }
 
+char *xstrndup(const char *s, size_t n) {
+  char *d = xmalloc(n + 1);
+  if (n) memcpy(d, s, n);
+  d[n] = '\0';
+  return d;
+}
+
 void arena_init(Arena *a) { memset(a, 0, sizeof *a); }
 
 void arena_free(Arena *a) {

@@ -47,5 +47,7 @@ _Noreturn void flow_oom(void);
 void *xmalloc(size_t n);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
+/* The n bytes at s, NUL-terminated, in a new malloc'd string. */
+char *xstrndup(const char *s, size_t n);
 
 #endif

@@ -31,6 +31,7 @@
 #include "program.h"
 #include "run.h"
 #include "run_cli.h"
+#include "runs_diff.h"
 #include "store.h"
 #include "test_runner.h"
 
@@ -366,10 +367,41 @@ static int cmd_explain(const Command *cmd, const ParsedArgs *args) {
  * flowc run, compile and disasm
  * ------------------------------------------------------------------------- */
 
+/* A program's prompts, model bindings and policies with their source text,
+ * recorded with each run for `flowc runs diff`. */
+typedef struct ProgramDefs {
+  StoreDef *items;          /* names and texts malloc'd */
+  size_t n;
+} ProgramDefs;
+
+static void collect_defs(Compilation *c, ProgramDefs *out) {
+  static const char *const kinds[] = {[D_PROMPT] = "prompt", [D_MODEL] = "model", [D_POLICY] = "policy"};
+  const Program *p = compilation_program(c);
+  SourceMap *sm = compilation_sources(c);
+  out->items = xmalloc((p->ndecls + 1) * sizeof *out->items);
+  out->n = 0;
+  for (size_t i = 0; i < p->ndecls; i++) {
+    const Decl *d = p->decls[i];
+    if (d->kind != D_PROMPT && d->kind != D_MODEL && d->kind != D_POLICY) continue;
+    const SourceFile *f = source_map_file(sm, d->span.file);
+    out->items[out->n++] = (StoreDef){kinds[d->kind], xstrdup(d->name.name),
+                                      xstrndup(f->text + d->span.start, d->span.end - d->span.start)};
+  }
+}
+
+static void defs_free(ProgramDefs *d) {
+  for (size_t i = 0; i < d->n; i++) {
+    free((char *)d->items[i].name);
+    free((char *)d->items[i].text);
+  }
+  free(d->items);
+}
+
 /* The program in `path`: a .flowbc file is loaded and verified, anything
  * else is compiled from source (diagnostics printed). NULL on failure, with
- * *status set to the exit status to return. */
-static Image *load_program(const char *path, int *status) {
+ * *status set to the exit status to return. `defs`, when not NULL, receives
+ * a source program's definitions (none for bytecode). */
+static Image *load_program(const char *path, int *status, ProgramDefs *defs) {
   size_t n = strlen(path);
   if (n > 7 && strcmp(path + n - 7, ".flowbc") == 0) {
     char *text;
@@ -398,6 +430,7 @@ static Image *load_program(const char *path, int *status) {
   }
   Image *img = ok ? compilation_lower(c) : NULL;
   if (!img) *status = dl->nerrors && dl->n && dl->items[0].code == DIAG_E0702 ? EXIT_USAGE : EXIT_FOUND;
+  if (img && defs) collect_defs(c, defs);
   compilation_free(c);
   return img;
 }
@@ -463,9 +496,11 @@ static int cmd_run(const Command *cmd, const ParsedArgs *args) {
     return usage_error(cmd, "%s", err);
   }
   int status = EXIT_CLEAN;
-  Image *img = load_program(args->pos[0], &status);
+  ProgramDefs defs = {0};
+  Image *img = load_program(args->pos[0], &status, &defs);
   if (img) {
     char *dir = xstrdup(args->pos[0]), *store = NULL, *json = argv_json(args), cwd[4096];
+    char *program = realpath(args->pos[0], NULL);
     const char *folder = dirname(dir);
     rc.opt.root = args->values[RUN_ROOT] ? args->values[RUN_ROOT] : folder;
     const char *env = getenv("FLOW_STORE");
@@ -478,13 +513,18 @@ static int cmd_run(const Command *cmd, const ParsedArgs *args) {
     }
     rc.opt.argv_json = json;
     rc.opt.cwd = getcwd(cwd, sizeof cwd) ? cwd : ".";
+    rc.opt.program = program;
+    rc.opt.defs = defs.items;
+    rc.opt.ndefs = defs.n;
     status = run_image(img, &rc.opt);
     image_free(img);
+    free(program);
     free(dir);
     free(store);
     free(json);
   }
   run_cli_free(&rc);
+  defs_free(&defs);
   return status;
 }
 
@@ -535,7 +575,7 @@ static const OptSpec compile_opts[] = {
  * the Image that loads from it (what a built executable will run). NULL,
  * with *status set, when it cannot be compiled or written. */
 static Image *program_bytecode(const char *path, unsigned char **bytes, size_t *len, int *status) {
-  Image *img = load_program(path, status);
+  Image *img = load_program(path, status, NULL);
   if (!img) return NULL;
   bool ok = bytecode_write(img, bytes, len);
   image_free(img);
@@ -675,23 +715,44 @@ static void print_run_line(void *ctx, const StoreRun *r) {
           (unsigned long long)r->ok, (unsigned long long)r->failed, r->program_hash);
 }
 
-/* flowc runs list|show ID|last: the recorded runs. */
+/* flowc runs diff [A [B]]: B defaults to the latest run, A to the run of
+ * the same program before B. */
+static bool runs_diff_args(Store *st, const ParsedArgs *args, char *err, size_t errlen) {
+  StoreRun a, b;
+  if (!store_run_get(st, args->npos == 3 ? args->pos[2] : "last", &b, err, errlen)) return false;
+  bool ok = args->npos >= 2 ? store_run_get(st, args->pos[1], &a, err, errlen)
+                            : store_run_before(st, &b, &a, err, errlen);
+  if (ok) {
+    ok = runs_diff(st, &a, &b, stdout, err, errlen);
+    store_run_free(&a);
+  }
+  store_run_free(&b);
+  return ok;
+}
+
+/* flowc runs list|show ID|diff [A [B]]: the recorded runs. */
 static int cmd_runs(const Command *cmd, const ParsedArgs *args) {
-  bool list = args->npos == 1 && !strcmp(args->pos[0], "list");
-  bool show = args->npos == 2 && !strcmp(args->pos[0], "show");
-  if (!list && !show)
-    return usage_error(cmd, "'flowc runs' expects `list` or `show ID|last`, found %s", args->npos ? args->pos[0] : "nothing");
+  const char *verb = args->npos ? args->pos[0] : "";
+  bool list = args->npos == 1 && !strcmp(verb, "list");
+  bool show = args->npos == 2 && !strcmp(verb, "show");
+  bool diff = args->npos >= 1 && args->npos <= 3 && !strcmp(verb, "diff");
+  if (!list && !show && !diff)
+    return usage_error(cmd, "'flowc runs' expects `list`, `show ID` or `diff [A [B]]`, found %s",
+                       args->npos ? args->pos[0] : "nothing");
   Store *st = open_store_arg(args);
   if (!st) return EXIT_USAGE;
   char err[1024];
   bool ok;
   if (list) {
     ok = store_runs_each(st, 0, print_run_line, stdout, err, sizeof err);
+  } else if (diff) {
+    ok = runs_diff_args(st, args, err, sizeof err);
   } else {
     StoreRun r;
     if ((ok = store_run_get(st, args->pos[1], &r, err, sizeof err))) {
       print_run_line(stdout, &r);
-      printf("program  %s\nfolder   %s\ncommand  flowc %s\n", r.program_hash, r.cwd, r.argv_json);
+      printf("program  %s\nfile     %s\nfolder   %s\ncommand  flowc %s\n", r.program_hash, r.program, r.cwd,
+             r.argv_json);
       store_run_free(&r);
     }
   }
@@ -704,7 +765,7 @@ static int cmd_runs(const Command *cmd, const ParsedArgs *args) {
 static int cmd_disasm(const Command *cmd, const ParsedArgs *args) {
   if (args->npos != 1) return usage_error(cmd, "'flowc disasm' expects one FILE (.flow or .flowbc), found %zu", args->npos);
   int status = EXIT_CLEAN;
-  Image *img = load_program(args->pos[0], &status);
+  Image *img = load_program(args->pos[0], &status, NULL);
   if (!img) return status;
   disasm_image(stdout, img);
   image_free(img);
@@ -762,10 +823,15 @@ static const Command commands[] = {
      "`stats` prints how many replies the run store caches, per prompt; `clear` drops\n"
      "them all, or those of one prompt.\n",
      store_opts, sizeof store_opts / sizeof store_opts[0], cmd_cache},
-    {"runs", "list or show recorded runs", "flowc runs list|show ID|last [--store PATH]",
+    {"runs", "list, show or compare recorded runs", "flowc runs list|show RUN|diff [A [B]] [--store PATH]",
      "The runs the store recorded: id, start, status, items done and failed, and\n"
      "the program's content hash; `show` adds the folder and command line\n"
-     "(what `flowc run --resume ID` runs again).\n",
+     "(what `flowc run --resume ID` runs again). `diff` compares run A with run B:\n"
+     "the prompts, bindings and policies whose text changed (by hash, with a line\n"
+     "diff), the items whose output changed (field by field), and each eval's and\n"
+     "check's pass rate. B defaults to the latest run, A to the run of the same\n"
+     "program before B. RUN is an id, a unique prefix of it (4+ digits), `last`\n"
+     "or `last~N` (N runs before the latest).\n",
      store_opts, sizeof store_opts / sizeof store_opts[0], cmd_runs},
     {"compile", "compile a program to bytecode", "flowc compile [-o X.flowbc] FILE",
      "Writes the program as verified, versioned bytecode; its SHA-256 is the\nprogram's version id.\n",

@@ -11,14 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A NUL-terminated copy of `s[0..len)`. */
-static char *source_xstrndup(const char *s, size_t len) {
-  char *copy = xrealloc(NULL, len + 1);
-  if (len) memcpy(copy, s, len);
-  copy[len] = '\0';
-  return copy;
-}
-
 void source_map_init(SourceMap *sm) {
   sm->files = NULL;
   sm->nfiles = 0;
@@ -41,8 +33,8 @@ uint32_t source_map_add(SourceMap *sm, const char *path, const char *text, size_
     sm->files = xrealloc(sm->files, sm->cap * sizeof *sm->files);
   }
   SourceFile *f = &sm->files[sm->nfiles];
-  f->path = source_xstrndup(path ? path : "", path ? strlen(path) : 0);
-  f->text = source_xstrndup(text ? text : "", text ? len : 0);
+  f->path = xstrndup(path ? path : "", path ? strlen(path) : 0);
+  f->text = xstrndup(text ? text : "", text ? len : 0);
   f->len = text ? len : 0;
   f->lines = NULL;
   f->nlines = 0;

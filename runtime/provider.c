@@ -38,14 +38,6 @@
 
 /* ---- small utilities ------------------------------------------------------------------------ */
 
-/* A malloc'd copy of `s` (`n` bytes) with a NUL after it. */
-static char *xstrndup(const char *s, size_t n) {
-  char *p = xmalloc(n + 1);
-  if (n) memcpy(p, s, n);
-  p[n] = '\0';
-  return p;
-}
-
 /* Write a formatted message to err[0..errlen) (when there is room). */
 static void set_err(char *err, size_t errlen, const char *fmt, ...) {
   if (!err || !errlen) return;

@@ -1224,8 +1224,8 @@ static bool open_store(Sched *s, const Image *img, const RunOptions *opt) {
     return false;
   }
   for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", img->hash[i]);
-  if (!store_run_begin(s->store, hex, opt->argv_json ? opt->argv_json : "[]", opt->cwd ? opt->cwd : ".", s->run_id,
-                       err, sizeof err) ||
+  if (!store_run_begin(s->store, hex, opt->program ? opt->program : "", opt->argv_json ? opt->argv_json : "[]",
+                       opt->cwd ? opt->cwd : ".", s->run_id, err, sizeof err) ||
       !store_run_defs(s->store, s->run_id, opt->defs, opt->ndefs, err, sizeof err)) {
     fprintf(stderr, "%s: error: %s\n", PROG(opt), err);
     return false;

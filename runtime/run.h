@@ -50,6 +50,7 @@ typedef struct RunOptions {
   RunCache cache;         /* --cache rw (default), ro or off */
   const char *argv_json;  /* the command line as a JSON array, recorded with the run (for --resume) */
   const char *cwd;        /* the folder it ran in */
+  const char *program;    /* the program's file (absolute), recorded with the run, or NULL */
   const struct StoreDef *defs; /* the program's prompts and bindings with their source text (store.h), or NULL */
   size_t ndefs;
   size_t nfiles;

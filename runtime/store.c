@@ -71,6 +71,7 @@ static const char SCHEMA_V1[] =
 /* Version 2: what each run's program was made of, its items' results and
  * its pass rates (for `flowc runs diff`). */
 static const char SCHEMA_V2[] =
+    "ALTER TABLE runs ADD COLUMN program TEXT NOT NULL DEFAULT '';"
     "CREATE TABLE defs(hash TEXT PRIMARY KEY, text TEXT NOT NULL);"
     "CREATE TABLE run_defs(run TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, hash TEXT NOT NULL,"
     " PRIMARY KEY(run, kind, name));"
@@ -185,8 +186,8 @@ static double now_s(void) {
 
 /* ---- runs ------------------------------------------------------------------------------------ */
 
-bool store_run_begin(Store *st, const char *program_hash, const char *argv_json, const char *cwd, char id[17],
-                     char *err, size_t errlen) {
+bool store_run_begin(Store *st, const char *program_hash, const char *program, const char *argv_json,
+                     const char *cwd, char id[17], char *err, size_t errlen) {
   /* an id unique enough for one project's history: time, process, and the arguments */
   char seed[512], hex[65];
   unsigned char digest[32];
@@ -196,14 +197,15 @@ bool store_run_begin(Store *st, const char *program_hash, const char *argv_json,
   memcpy(id, hex, 16);
   id[16] = '\0';
   sqlite3_stmt *q;
-  if (sqlite3_prepare_v2(st->db, "INSERT INTO runs(id, program_hash, argv, cwd, started, status) "
-                         "VALUES(?, ?, ?, ?, ?, 'running')", -1, &q, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(st->db, "INSERT INTO runs(id, program_hash, argv, cwd, started, status, program) "
+                         "VALUES(?, ?, ?, ?, ?, 'running', ?)", -1, &q, NULL) != SQLITE_OK)
     return fail_db(st, "recording the run", err, errlen);
   sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(q, 2, program_hash, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(q, 3, argv_json, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(q, 4, cwd, -1, SQLITE_TRANSIENT);
   sqlite3_bind_double(q, 5, now_s());
+  sqlite3_bind_text(q, 6, program, -1, SQLITE_TRANSIENT);
   int rc = sqlite3_step(q);
   sqlite3_finalize(q);
   /* the run is visible at once, so an interrupted run can be resumed */
@@ -243,28 +245,76 @@ static void run_from_row(sqlite3_stmt *q, StoreRun *r) {
   snprintf(r->status, sizeof r->status, "%s", (const char *)sqlite3_column_text(q, 6));
   r->ok = (uint64_t)sqlite3_column_int64(q, 7);
   r->failed = (uint64_t)sqlite3_column_int64(q, 8);
+  r->program = column_dup(q, 9);
 }
 
-#define RUN_COLUMNS "id, program_hash, argv, cwd, started, ended, status, ok, failed"
+#define RUN_COLUMNS "id, program_hash, argv, cwd, started, ended, status, ok, failed, program"
+#define RUN_ORDER " ORDER BY started DESC, rowid DESC"
 
-bool store_run_get(Store *st, const char *id, StoreRun *out, char *err, size_t errlen) {
-  bool last = !strcmp(id, "last");
-  sqlite3_stmt *q;
-  const char *sql = last ? "SELECT " RUN_COLUMNS " FROM runs ORDER BY started DESC, rowid DESC LIMIT 1"
-                         : "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?";
-  if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) return fail_db(st, "reading its runs", err, errlen);
-  if (!last) sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
+/* The first run `q` (bound by the caller) selects; err says `missing` when none. */
+static bool one_run(Store *st, sqlite3_stmt *q, StoreRun *out, const char *missing, char *err, size_t errlen) {
   int rc = sqlite3_step(q);
-  if (rc == SQLITE_ROW) run_from_row(q, out);
+  bool found = rc == SQLITE_ROW;
+  if (found) run_from_row(q, out);
+  bool more = found && sqlite3_step(q) == SQLITE_ROW;
   sqlite3_finalize(q);
-  if (rc == SQLITE_ROW) return true;
+  if (found && more) {
+    snprintf(err, errlen, "the store %s: expected one run, found several whose ids start that way (give more digits)",
+             st->path);
+    store_run_free(out);
+    return false;
+  }
+  if (found) return true;
   if (rc != SQLITE_DONE) return fail_db(st, "reading its runs", err, errlen);
-  snprintf(err, errlen, "the store %s: expected %s, found %s", st->path, last ? "a run" : "the run",
-           last ? "no run recorded yet" : "no run with that id (see `flowc runs list`)");
+  snprintf(err, errlen, "the store %s: %s", st->path, missing);
   return false;
 }
 
+bool store_run_get(Store *st, const char *id, StoreRun *out, char *err, size_t errlen) {
+  long back = -1; /* "last~N": N runs before the latest */
+  if (!strcmp(id, "last")) back = 0;
+  else if (!strncmp(id, "last~", 5)) {
+    char *end;
+    back = strtol(id + 5, &end, 10);
+    if (id[5] < '0' || id[5] > '9' || *end || back < 0 || back > 1000000) {
+      snprintf(err, errlen, "expected a run id, `last` or `last~N`, found '%s'", id);
+      return false;
+    }
+  } else if (strlen(id) < 4 || strlen(id) > 16 || strspn(id, "0123456789abcdef") != strlen(id)) {
+    snprintf(err, errlen, "expected a run id (at least 4 of its hex digits), `last` or `last~N`, found '%s'", id);
+    return false;
+  }
+  sqlite3_stmt *q;
+  const char *sql = back >= 0 ? "SELECT " RUN_COLUMNS " FROM runs" RUN_ORDER " LIMIT 1 OFFSET ?"
+                              : "SELECT " RUN_COLUMNS " FROM runs WHERE substr(id, 1, length(?1)) = ?1 LIMIT 2";
+  if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) return fail_db(st, "reading its runs", err, errlen);
+  if (back >= 0) sqlite3_bind_int64(q, 1, back);
+  else sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
+  char missing[160];
+  snprintf(missing, sizeof missing, "expected %s, found %s", back > 0 ? "that many runs" : back == 0 ? "a run" : "the run",
+           back == 0 ? "no run recorded yet" : "no such run (see `flowc runs list`)");
+  return one_run(st, q, out, missing, err, errlen);
+}
+
+bool store_run_before(Store *st, const StoreRun *r, StoreRun *out, char *err, size_t errlen) {
+  sqlite3_stmt *q;
+  if (sqlite3_prepare_v2(st->db, "SELECT " RUN_COLUMNS " FROM runs WHERE program = ? AND id != ? AND "
+                         "(started < ? OR (started = ? AND rowid < (SELECT rowid FROM runs WHERE id = ?)))"
+                         RUN_ORDER " LIMIT 1", -1, &q, NULL) != SQLITE_OK)
+    return fail_db(st, "reading its runs", err, errlen);
+  sqlite3_bind_text(q, 1, r->program, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(q, 2, r->id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_double(q, 3, r->started);
+  sqlite3_bind_double(q, 4, r->started);
+  sqlite3_bind_text(q, 5, r->id, -1, SQLITE_TRANSIENT);
+  char missing[160 + 4096];
+  snprintf(missing, sizeof missing, "expected an earlier run of %s to compare run %s with, found none",
+           *r->program ? r->program : "its program", r->id);
+  return one_run(st, q, out, missing, err, errlen);
+}
+
 void store_run_free(StoreRun *r) {
+  free(r->program);
   free(r->argv_json);
   free(r->cwd);
   memset(r, 0, sizeof *r);
@@ -273,7 +323,7 @@ void store_run_free(StoreRun *r) {
 bool store_runs_each(Store *st, uint32_t limit, void (*each)(void *ctx, const StoreRun *r), void *ctx, char *err,
                      size_t errlen) {
   sqlite3_stmt *q;
-  if (sqlite3_prepare_v2(st->db, "SELECT " RUN_COLUMNS " FROM runs ORDER BY started DESC, rowid DESC LIMIT ?", -1,
+  if (sqlite3_prepare_v2(st->db, "SELECT " RUN_COLUMNS " FROM runs" RUN_ORDER " LIMIT ?", -1,
                          &q, NULL) != SQLITE_OK)
     return fail_db(st, "reading its runs", err, errlen);
   sqlite3_bind_int64(q, 1, limit ? (sqlite3_int64)limit : -1);

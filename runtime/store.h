@@ -28,11 +28,11 @@ bool store_flush(Store *st, char *err, size_t errlen);
 
 /* ---- runs ---- */
 
-/* Record a run starting: its program's content hash (hex), its command
- * line as a JSON array of strings, and the folder it ran in. Writes its new
- * id (16 hex digits) to id. */
-bool store_run_begin(Store *st, const char *program_hash, const char *argv_json, const char *cwd, char id[17],
-                     char *err, size_t errlen);
+/* Record a run starting: its program's content hash (hex) and file, its
+ * command line as a JSON array of strings, and the folder it ran in. Writes
+ * its new id (16 hex digits) to id. */
+bool store_run_begin(Store *st, const char *program_hash, const char *program, const char *argv_json,
+                     const char *cwd, char id[17], char *err, size_t errlen);
 /* Record how it ended: "ok", "failed", "budget", "usage"; items done and failed. */
 bool store_run_end(Store *st, const char *id, const char *status, uint64_t ok, uint64_t failed, char *err,
                    size_t errlen);
@@ -40,6 +40,7 @@ bool store_run_end(Store *st, const char *id, const char *status, uint64_t ok, u
 typedef struct StoreRun {
   char id[17];
   char program_hash[65];
+  char *program;            /* the program's file (absolute), "" when unknown; malloc'd */
   char *argv_json;          /* malloc'd */
   char *cwd;                /* malloc'd */
   double started, ended;    /* Unix seconds; ended 0 while running or when it never finished */
@@ -47,8 +48,12 @@ typedef struct StoreRun {
   uint64_t ok, failed;
 } StoreRun;
 
-/* The run `id`, or the latest when `id` is "last"; false when there is none. */
+/* The run `id`: a full id, a unique prefix of at least 4 digits, "last"
+ * (the latest run) or "last~N" (the Nth before it); false when there is none. */
 bool store_run_get(Store *st, const char *id, StoreRun *out, char *err, size_t errlen);
+/* The latest run of the same program file that started before `r`; false
+ * (err says so) when there is none. */
+bool store_run_before(Store *st, const StoreRun *r, StoreRun *out, char *err, size_t errlen);
 void store_run_free(StoreRun *r);
 /* Call `each` for every run, newest first (at most `limit`; 0: all). */
 bool store_runs_each(Store *st, uint32_t limit, void (*each)(void *ctx, const StoreRun *r), void *ctx, char *err,
