@@ -32,6 +32,7 @@
 #include "run.h"
 #include "run_cli.h"
 #include "runs_diff.h"
+#include "cache_why.h"
 #include "store.h"
 #include "test_runner.h"
 
@@ -435,6 +436,16 @@ static Image *load_program(const char *path, int *status, ProgramDefs *defs) {
   return img;
 }
 
+/* The store a program in `folder` uses when --store is not given: $FLOW_STORE
+ * (NULL when it says off), else .flow/store.db in the folder (*owned). */
+static const char *default_store(const char *folder, char **owned) {
+  const char *env = getenv("FLOW_STORE");
+  if (env && *env) return strcmp(env, "off") ? env : NULL;
+  *owned = xmalloc(strlen(folder) + 32);
+  sprintf(*owned, "%s/.flow/store.db", folder);
+  return *owned;
+}
+
 /* The command line after `flowc`, as a JSON array of strings. */
 static char *argv_json(const ParsedArgs *args) {
   json_t *a = json_array();
@@ -503,14 +514,7 @@ static int cmd_run(const Command *cmd, const ParsedArgs *args) {
     char *program = realpath(args->pos[0], NULL);
     const char *folder = dirname(dir);
     rc.opt.root = args->values[RUN_ROOT] ? args->values[RUN_ROOT] : folder;
-    const char *env = getenv("FLOW_STORE");
-    if (!args->values[RUN_STORE] && env && *env) { /* $FLOW_STORE: the default store, or off */
-      rc.opt.store = strcmp(env, "off") ? env : NULL;
-    } else if (!args->values[RUN_STORE]) { /* the default store: .flow/store.db beside the program */
-      store = xmalloc(strlen(folder) + 32);
-      sprintf(store, "%s/.flow/store.db", folder);
-      rc.opt.store = store;
-    }
+    if (!args->values[RUN_STORE]) rc.opt.store = default_store(folder, &store);
     rc.opt.argv_json = json;
     rc.opt.cwd = getcwd(cwd, sizeof cwd) ? cwd : ".";
     rc.opt.program = program;
@@ -672,8 +676,12 @@ static const OptSpec store_opts[] = {
 
 static Store *open_store_arg(const ParsedArgs *args) {
   char err[1024];
-  Store *st = store_open(args->values[STORE_PATH] ? args->values[STORE_PATH] : ".flow/store.db", err, sizeof err);
+  char *owned = NULL;
+  const char *path = args->values[STORE_PATH] ? args->values[STORE_PATH] : default_store(".", &owned);
+  Store *st = path ? store_open(path, err, sizeof err) : NULL;
+  if (!path) snprintf(err, sizeof err, "FLOW_STORE says off; expected --store PATH to name the store");
   if (!st) fprintf(stderr, "flowc: error: %s\n", err);
+  free(owned);
   return st;
 }
 
@@ -721,7 +729,7 @@ static bool runs_diff_args(Store *st, const ParsedArgs *args, char *err, size_t 
   StoreRun a, b;
   if (!store_run_get(st, args->npos == 3 ? args->pos[2] : "last", &b, err, errlen)) return false;
   bool ok = args->npos >= 2 ? store_run_get(st, args->pos[1], &a, err, errlen)
-                            : store_run_before(st, &b, &a, err, errlen);
+                            : store_run_latest(st, b.program, &b, &a, err, errlen);
   if (ok) {
     ok = runs_diff(st, &a, &b, stdout, err, errlen);
     store_run_free(&a);
@@ -758,6 +766,33 @@ static int cmd_runs(const Command *cmd, const ParsedArgs *args) {
   }
   if (!ok) fprintf(stderr, "flowc: error: %s\n", err);
   store_close(st);
+  return ok ? finish_stdout(EXIT_CLEAN) : EXIT_USAGE;
+}
+
+/* flowc why FILE [RUN]: why each call of the program's latest run (or RUN)
+ * was or was not served from the cache. */
+static int cmd_why(const Command *cmd, const ParsedArgs *args) {
+  if (args->npos < 1 || args->npos > 2)
+    return usage_error(cmd, "'flowc why' expects a program FILE and optionally a RUN, found %zu arguments", args->npos);
+  char *program = realpath(args->pos[0], NULL), *owned = NULL, *dir = xstrdup(args->pos[0]), err[1024];
+  const char *path = args->values[STORE_PATH] ? args->values[STORE_PATH] : default_store(dirname(dir), &owned);
+  Store *st = program && path ? store_open(path, err, sizeof err) : NULL;
+  if (!program) snprintf(err, sizeof err, "cannot read `%s`: %s", args->pos[0], strerror(errno));
+  else if (!path) snprintf(err, sizeof err, "FLOW_STORE says off; expected --store PATH to name the store");
+  StoreRun run, before;
+  bool ok = st && (args->npos == 2 ? store_run_get(st, args->pos[1], &run, err, sizeof err)
+                                   : store_run_latest(st, program, NULL, &run, err, sizeof err));
+  if (ok) {
+    bool has_before = store_run_latest(st, run.program, &run, &before, err, sizeof err);
+    ok = cache_why(st, &run, has_before ? &before : NULL, stdout, err, sizeof err);
+    if (has_before) store_run_free(&before);
+    store_run_free(&run);
+  }
+  if (!ok) fprintf(stderr, "flowc: error: %s\n", err);
+  store_close(st);
+  free(program);
+  free(owned);
+  free(dir);
   return ok ? finish_stdout(EXIT_CLEAN) : EXIT_USAGE;
 }
 
@@ -833,6 +868,13 @@ static const Command commands[] = {
      "program before B. RUN is an id, a unique prefix of it (4+ digits), `last`\n"
      "or `last~N` (N runs before the latest).\n",
      store_opts, sizeof store_opts / sizeof store_opts[0], cmd_runs},
+    {"why", "say why calls were or were not served from the cache", "flowc why FILE [RUN] [--store PATH]",
+     "For the latest recorded run of program FILE (or RUN), each prompt's calls\n"
+     "served from the cache and those that were not, with the reason: what in the\n"
+     "request changed since the run of the program before it (the binding, a\n"
+     "parameter, a context's content, which message, the output schema), or why\n"
+     "nothing could be reused. The store is FILE's (.flow/store.db beside it).\n",
+     store_opts, sizeof store_opts / sizeof store_opts[0], cmd_why},
     {"compile", "compile a program to bytecode", "flowc compile [-o X.flowbc] FILE",
      "Writes the program as verified, versioned bytecode; its SHA-256 is the\nprogram's version id.\n",
      compile_opts, sizeof compile_opts / sizeof compile_opts[0], cmd_compile},

@@ -18,7 +18,7 @@ typedef struct CliOpt {
   const char *help;
 } CliOpt;
 
-#define CLI_MAX_OPTS 24
+#define CLI_MAX_OPTS 32
 
 /* values[i] is the value of option i ("" for a flag that is present) or NULL
  * when absent; pos holds the positional arguments (borrowed from argv, the

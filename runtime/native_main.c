@@ -20,6 +20,7 @@
 
 /* The run flags and --version. */
 enum { NATIVE_VERSION = RUN_NFLAGS, NATIVE_NOPTS };
+_Static_assert(NATIVE_NOPTS <= CLI_MAX_OPTS, "raise CLI_MAX_OPTS for an executable's flags");
 
 /* The program's name as the user typed it, without its folder. */
 static const char *prog_name(const char *argv0) {

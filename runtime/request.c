@@ -179,39 +179,71 @@ static void add_media(TextBuf *b, const Media *m) {
 
 /* Append the messages: one object per message record, {role, text} or
  * {media, role}; a field that is none is left out. */
+static void add_message(TextBuf *b, Value msg) {
+  if (msg.tag != V_RECORD) {
+    tb_puts(b, "null");
+    return;
+  }
+  const Record *rec = value_as_record(msg);
+  Value role = rec->nfields > 0 ? rec->fields[0] : value_none();
+  Value text = rec->nfields > 1 ? rec->fields[1] : value_none();
+  Value media = rec->nfields > 2 ? rec->fields[2] : value_none();
+  tb_put(b, "{", 1);
+  if (media.tag == V_MEDIA) {
+    tb_puts(b, "\"media\":");
+    add_media(b, value_as_media(media));
+    tb_put(b, ",", 1);
+  }
+  tb_puts(b, "\"role\":");
+  if (role.tag == V_STR)
+    tb_json_string(b, value_as_str(role)->data, value_as_str(role)->len);
+  else
+    tb_puts(b, "null");
+  if (text.tag == V_STR) {
+    tb_puts(b, ",\"text\":");
+    tb_json_string(b, value_as_str(text)->data, value_as_str(text)->len);
+  }
+  tb_put(b, "}", 1);
+}
+
 static void add_messages(TextBuf *b, Value messages) {
   tb_put(b, "[", 1);
-  if (messages.tag == V_LIST) {
-    const List *l = value_as_list(messages);
-    for (uint32_t i = 0; i < l->len; i++) {
-      if (i) tb_put(b, ",", 1);
-      Value msg = l->items[i];
-      if (msg.tag != V_RECORD) {
-        tb_puts(b, "null");
-        continue;
-      }
-      const Record *rec = value_as_record(msg);
-      Value role = rec->nfields > 0 ? rec->fields[0] : value_none();
-      Value text = rec->nfields > 1 ? rec->fields[1] : value_none();
-      Value media = rec->nfields > 2 ? rec->fields[2] : value_none();
-      tb_put(b, "{", 1);
-      if (media.tag == V_MEDIA) {
-        tb_puts(b, "\"media\":");
-        add_media(b, value_as_media(media));
-        tb_put(b, ",", 1);
-      }
-      tb_puts(b, "\"role\":");
-      if (role.tag == V_STR)
-        tb_json_string(b, value_as_str(role)->data, value_as_str(role)->len);
-      else
-        tb_puts(b, "null");
-      if (text.tag == V_STR) {
-        tb_puts(b, ",\"text\":");
-        tb_json_string(b, value_as_str(text)->data, value_as_str(text)->len);
-      }
-      tb_put(b, "}", 1);
-    }
+  const List *l = messages.tag == V_LIST ? value_as_list(messages) : NULL;
+  for (uint32_t i = 0; l && i < l->len; i++) {
+    if (i) tb_put(b, ",", 1);
+    add_message(b, l->items[i]);
   }
+  tb_put(b, "]", 1);
+}
+
+/* Append the SHA-256 of `text[0..n)` as a JSON string of 64 hex digits. */
+static void add_hash(TextBuf *b, const char *text, size_t n) {
+  unsigned char digest[32];
+  char hex[65];
+  sha256_hash(text, n, digest);
+  sha256_hex(digest, hex);
+  buf_json_cstr(b, hex);
+}
+
+/* [{"role":R,"sha256":H}...]: each message by role and the hash of its canonical form. */
+static void add_message_hashes(TextBuf *b, Value messages) {
+  tb_put(b, "[", 1);
+  const List *l = messages.tag == V_LIST ? value_as_list(messages) : NULL;
+  TextBuf one = {0};
+  for (uint32_t i = 0; l && i < l->len; i++) {
+    Value msg = l->items[i];
+    const Record *rec = msg.tag == V_RECORD ? value_as_record(msg) : NULL;
+    Value role = rec && rec->nfields > 0 ? rec->fields[0] : value_none();
+    one.len = 0;
+    add_message(&one, msg);
+    tb_puts(b, i ? ",{\"role\":" : "{\"role\":");
+    if (role.tag == V_STR) tb_json_string(b, value_as_str(role)->data, value_as_str(role)->len);
+    else tb_puts(b, "null");
+    tb_puts(b, ",\"sha256\":");
+    add_hash(b, one.data, one.len);
+    tb_put(b, "}", 1);
+  }
+  free(one.data);
   tb_put(b, "]", 1);
 }
 
@@ -602,7 +634,9 @@ static void add_contexts(TextBuf *b, const Request *r) {
   free(order);
 }
 
-char *request_canonical(const Request *r) {
+/* The canonical JSON of `r`; with `hashed`, its messages and schema are
+ * replaced by their SHA-256 (request_parts). */
+static char *canonical(const Request *r, bool hashed) {
   TextBuf b = {0};
   const Image *img = r->img;
   bool judge = r->prompt < 0;
@@ -612,7 +646,8 @@ char *request_canonical(const Request *r) {
   tb_puts(&b, ",\"kind\":");
   tb_puts(&b, judge ? "\"judge\"" : "\"prompt\"");
   tb_puts(&b, ",\"messages\":");
-  add_messages(&b, r->messages);
+  if (hashed) add_message_hashes(&b, r->messages);
+  else add_messages(&b, r->messages);
   tb_puts(&b, ",\"params\":");
   add_params(&b, &r->params);
   tb_puts(&b, ",\"prompt\":");
@@ -621,12 +656,23 @@ char *request_canonical(const Request *r) {
   else
     tb_puts(&b, "null");
   tb_puts(&b, ",\"schema\":");
-  add_schema(&b, r->schema);
+  if (hashed && r->schema) {
+    TextBuf sb = {0};
+    add_schema(&sb, r->schema);
+    add_hash(&b, sb.data, sb.len);
+    free(sb.data);
+  } else {
+    add_schema(&b, r->schema);
+  }
   tb_puts(&b, ",\"v\":");
   buf_json_int(&b, REQUEST_FORMAT_VERSION);
   tb_put(&b, "}", 1);
   return b.data;
 }
+
+char *request_canonical(const Request *r) { return canonical(r, false); }
+
+char *request_parts(const Request *r) { return canonical(r, true); }
 
 void request_key(const Request *r, char key[65]) {
   char *text = request_canonical(r);

@@ -28,6 +28,9 @@ typedef struct Request {
 
 /* The canonical JSON text of `r` (malloc'd, NUL-terminated). */
 char *request_canonical(const Request *r);
+/* What the key is made of, to say why two keys differ: the canonical JSON
+ * with each message and the schema replaced by their SHA-256 (malloc'd). */
+char *request_parts(const Request *r);
 /* SHA-256 of the canonical JSON, as 64 lowercase hex digits and a NUL. */
 void request_key(const Request *r, char key[65]);
 

@@ -20,6 +20,7 @@
 #include "context.h"
 #include "evalstats.h"
 #include "store.h"
+#include "cache_why.h"
 #include "fetch.h"
 #include "http.h"
 #include "json_read.h"
@@ -68,6 +69,9 @@ typedef struct Exchange {
   size_t len;
   int64_t in_tok, out_tok;
   struct NetCall *pending;  /* the network call that will fill in the reply */
+  const char *source;       /* where the reply came from (StoreCall.source) */
+  char *parts;              /* what its key was made of (request_parts), for `flowc why`; or NULL */
+  bool stored;              /* its reply is cached under its key (with the parts) */
 } Exchange;
 
 /* A model call over the network: the request, the attempts made on the
@@ -279,6 +283,7 @@ static void exchange_free(void *p) {
   if (x->pending) x->pending->x = NULL;
   value_release(x->req.messages);
   free(x->reply);
+  free(x->parts);
   free(x);
 }
 
@@ -401,11 +406,17 @@ static void cache_put(Sched *s, NetCall *c, const ProviderReply *rep) {
   char key[65], err[512];
   request_key(&c->req, key);
   const char *prompt = c->req.prompt >= 0 ? s->img->prompts[c->req.prompt].name : "judge";
+  /* after a fallback the request sent is not the one first built */
+  bool first = c->x && c->x->parts && !strcmp(key, c->x->key);
+  char *parts = first ? c->x->parts : request_parts(&c->req);
   if (store_cache_put(s->store, key, prompt, s->img->models[c->req.model].name, rep->text, rep->text_len,
-                      rep->input_tokens, rep->output_tokens, err, sizeof err))
+                      rep->input_tokens, rep->output_tokens, parts, err, sizeof err)) {
     s->cache_puts++;
-  else
+    if (first) c->x->stored = true;
+  } else {
     fprintf(stderr, "%s: warning: %s\n", PROG(s->opt), err);
+  }
+  if (!first) free(parts);
 }
 
 static void net_done(Sched *s, HttpResponse *r) {
@@ -429,8 +440,10 @@ static void net_done(Sched *s, HttpResponse *r) {
       c->x->out_tok = rep.output_tokens;
     }
     /* only a reply that decoded as its type is kept: errors are never cached */
-    if (resolve_reply(s, c->future, c->req.prompt, c->req.out_type, rep.text, rep.text_len, c->pos))
+    if (resolve_reply(s, c->future, c->req.prompt, c->req.out_type, rep.text, rep.text_len, c->pos)) {
       cache_put(s, c, &rep);
+      if (c->x) c->x->source = "network";
+    }
     provider_reply_free(&rep);
     net_free(c);
     return;
@@ -771,7 +784,7 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
   /* the key (SHA-256 of the canonical request) is needed by the mock, the
    * cassettes and the trace; a plain network run does without it */
   bool offline = s->replay || s->opt->mock || m->provider == PROVIDER_MOCK || s->test || cacheable(s, prompt, false);
-  if (offline || s->trace || s->record) request_key(&x->req, x->key);
+  if (offline || s->trace || s->record || s->store) request_key(&x->req, x->key);
   else snprintf(x->key, sizeof x->key, "-");
 
   Event e;
@@ -787,15 +800,18 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
   bool model_mocked = s->opt->mock || m->provider == PROVIDER_MOCK || (s->test && s->test->model_mocked[binding]);
   bool offline_provider = model_mocked || s->replay; /* only network calls are cached */
   if (s->test && test_answer(s, prompt, binding, model_mocked, x, &e)) {
-    /* answered (or refused) by the test's mocks */
+    x->source = "test"; /* answered (or refused) by the test's mocks */
   } else if (!offline_provider && cacheable(s, prompt, false) &&
              store_cache_get(s->store, x->key, &x->reply, &x->len, &x->in_tok, &x->out_tok)) {
     s->cache_hits++; /* served from the store: no request, no cost */
+    x->source = "cache";
   } else if (budget_spent(s)) {
+    x->source = "refused";
     char msg[384];
     snprintf(msg, sizeof msg, "not done: the budget ran out (%s)", s->budget_why);
     e.failure = xstrdup(msg);
   } else if (s->replay) {
+    x->source = "replay";
     const char *reply;
     size_t len;
     if (cassette_lookup(s->replay, x->key, &reply, &len, &x->in_tok, &x->out_tok)) {
@@ -810,6 +826,7 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
       e.failure = xstrdup(msg);
     }
   } else if (model_mocked) {
+    x->source = "mock";
     char seeded[96]; /* a pass_rate trial draws its own replies */
     snprintf(seeded, sizeof seeded, "%s/%llu", x->key, (unsigned long long)t->seed);
     x->reply = mock_reply(&x->req, t->seed ? seeded : x->key, &x->len);
@@ -819,6 +836,8 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
     /* a real provider: build the HTTP request now, so a missing key fails
      * before anything is sent */
     char err[512];
+    x->source = "failed"; /* until a reply decodes */
+    if (s->store) x->parts = request_parts(&x->req);
     NetCall *c = xmalloc(sizeof *c);
     memset(c, 0, sizeof *c);
     c->req = x->req;
@@ -971,12 +990,23 @@ static bool sched_context(void *ctx, uint32_t c, Value *out, char *err, size_t e
 static void sched_wake(void *ctx, Task *t) { rq_push(ctx, t); }
 static void sched_spawn(void *ctx, Task *t) { rq_push(ctx, t); }
 
+/* Record call `x`, made by item `item` at trace position `at`, in the store (for `flowc why`). */
+static void record_call(Sched *s, uint64_t item, uint32_t at, const Exchange *x) {
+  char err[512];
+  const char *prompt = x->req.prompt >= 0 ? s->img->prompts[x->req.prompt].name : "judge";
+  StoreCall c = {item, at, prompt, x->key, x->pending ? "unread" : x->source ? x->source : "failed",
+                 x->stored ? NULL : x->parts, 0};
+  if (!store_run_call(s->store, s->run_id, &c, err, sizeof err)) fprintf(stderr, "%s: warning: %s\n", PROG(s->opt), err);
+}
+
 /* Write one trace event (and its nested loop events) for item `item`. */
 static void write_trace(Sched *s, uint64_t item, TraceEvent *ev, uint32_t n, uint64_t *seq) {
   for (uint32_t i = 0; i < n; i++) {
+    uint64_t at = ev[i].line ? (*seq)++ : 0;
     if (ev[i].line && s->trace)
-      fprintf(s->trace, "{\"item\":%llu,\"seq\":%llu,%s\n", (unsigned long long)item, (unsigned long long)(*seq)++,
+      fprintf(s->trace, "{\"item\":%llu,\"seq\":%llu,%s\n", (unsigned long long)item, (unsigned long long)at,
               ev[i].line + 1);
+    if (ev[i].data && s->store) record_call(s, item, (uint32_t)at, ev[i].data);
     if (ev[i].outcome) {
       evalstats_add(s->stats, item, ev[i].outcome);
       if (s->trace) {
@@ -1216,6 +1246,21 @@ static void store_outcome(void *ctx, const char *kind, const char *name, uint64_
     fprintf(stderr, "flowc: warning: %s\n", err);
 }
 
+/* --explain-cache: this run's calls against the run of the program before it. */
+static void explain_cache(Sched *s) {
+  char err[1024];
+  StoreRun now, before;
+  bool has_before = false, ok = store_run_get(s->store, s->run_id, &now, err, sizeof err);
+  if (ok) {
+    has_before = store_run_latest(s->store, now.program, &now, &before, err, sizeof err);
+    fprintf(stderr, "%s: the cache\n", PROG(s->opt));
+    ok = cache_why(s->store, &now, has_before ? &before : NULL, stderr, err, sizeof err);
+    store_run_free(&now);
+  }
+  if (has_before) store_run_free(&before);
+  if (!ok) fprintf(stderr, "%s: warning: --explain-cache: %s\n", PROG(s->opt), err);
+}
+
 /* Open the run store and record the run starting. */
 static bool open_store(Sched *s, const Image *img, const RunOptions *opt) {
   char err[1024], hex[65];
@@ -1428,9 +1473,10 @@ static void sched_loop(Sched *s) {
       }
       if (!s->nevents && !http_in_flight(s->http)) break;
       double wait = s->nevents ? s->events[0].at - s->now : 1000;
-      if (s->store) { /* while the network works, commit what was cached */
+      if (s->store) { /* while the network works, commit what was stored (at most every 50 ms) */
         char err[512];
-        if (!store_flush(s->store, err, sizeof err)) fprintf(stderr, "%s: warning: %s\n", PROG(s->opt), err);
+        if (!store_flush_older(s->store, 50, err, sizeof err))
+          fprintf(stderr, "%s: warning: %s\n", PROG(s->opt), err);
       }
       http_wait(s->http, wait < 1 ? 1 : wait > 1000 ? 1000 : (int)wait);
       s->now = wall_ms() - s->t0;
@@ -1485,6 +1531,7 @@ int run_image(const Image *img, const RunOptions *opt) {
     evalstats_each(s.stats, store_outcome, &sink);
     if (!store_run_end(s.store, s.run_id, how, s.ok, s.failed, err, sizeof err))
       fprintf(stderr, "%s: warning: %s\n", PROG(opt), err);
+    if (opt->explain_cache) explain_cache(&s);
   }
   if (s.report && !evalstats_finish_report(s.stats)) {
     fprintf(stderr, "%s: error: cannot write report `%s`: %s\n", PROG(opt), opt->report, strerror(errno));

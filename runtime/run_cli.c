@@ -33,6 +33,7 @@ const CliOpt run_cli_opts[RUN_NFLAGS] = {
     [RUN_STORE] = {"--store", "PATH|off", NULL, "the run store: runs and the model-call cache (default .flow/store.db beside the program)"},
     [RUN_CACHE] = {"--cache", "MODE", run_cli_cache_modes, "rw: use and fill the cache (default); ro: use it; off: neither"},
     [RUN_RESUME] = {"--resume", "ID|last", NULL, "run a recorded run again, its stored calls served from the cache"},
+    [RUN_EXPLAIN_CACHE] = {"--explain-cache", NULL, NULL, "at the end, say why each call was or was not served from the cache"},
 };
 
 _Static_assert(RUN_NFLAGS <= CLI_MAX_OPTS, "raise CLI_MAX_OPTS for the run flags");
@@ -99,6 +100,7 @@ bool run_cli_options(const CliArgs *a, RunCli *rc, char *err, size_t errlen) {
   opt->keep_going = v[RUN_KEEP_GOING] != NULL;
   opt->metrics = v[RUN_METRICS];
   opt->report = v[RUN_REPORT];
+  opt->explain_cache = v[RUN_EXPLAIN_CACHE] != NULL;
   opt->cache = !v[RUN_CACHE] || !strcmp(v[RUN_CACHE], "rw") ? RUN_CACHE_RW
                : !strcmp(v[RUN_CACHE], "ro")                ? RUN_CACHE_RO
                                                             : RUN_CACHE_OFF;

@@ -25,6 +25,8 @@ Store *store_open(const char *path, char *err, size_t errlen);
 void store_close(Store *st);
 /* Commit the writes batched so far (a crash loses nothing committed). */
 bool store_flush(Store *st, char *err, size_t errlen);
+/* The same, when the writes batched so far began at least `ms` ago. */
+bool store_flush_older(Store *st, double ms, char *err, size_t errlen);
 
 /* ---- runs ---- */
 
@@ -51,9 +53,10 @@ typedef struct StoreRun {
 /* The run `id`: a full id, a unique prefix of at least 4 digits, "last"
  * (the latest run) or "last~N" (the Nth before it); false when there is none. */
 bool store_run_get(Store *st, const char *id, StoreRun *out, char *err, size_t errlen);
-/* The latest run of the same program file that started before `r`; false
- * (err says so) when there is none. */
-bool store_run_before(Store *st, const StoreRun *r, StoreRun *out, char *err, size_t errlen);
+/* The latest run of the program file `program` (that started before `before`,
+ * when not NULL); false (err says so) when there is none. */
+bool store_run_latest(Store *st, const char *program, const StoreRun *before, StoreRun *out, char *err,
+                      size_t errlen);
 void store_run_free(StoreRun *r);
 /* Call `each` for every run, newest first (at most `limit`; 0: all). */
 bool store_runs_each(Store *st, uint32_t limit, void (*each)(void *ctx, const StoreRun *r), void *ctx, char *err,
@@ -89,13 +92,32 @@ bool store_run_outcomes_each(Store *st, const char *run,
                                           uint64_t passed),
                              void *ctx, char *err, size_t errlen);
 
+/* One model call of a run, for `flowc why`: where in the run it was (item,
+ * position in the item's trace), its prompt ("judge" for a judge call), its
+ * request key, where its reply came from ("cache", "network", "failed",
+ * "mock", "replay", "test", "refused" by the budget, "unread": its item
+ * ended first) and what its key was made of (request_parts; NULL when the
+ * cache entry under its key keeps it). Read back, `parts` comes from
+ * either place. */
+typedef struct StoreCall {
+  uint64_t item;
+  uint32_t seq;
+  const char *prompt, *key, *source, *parts;
+  double cached_at;         /* when its reply entered the cache (Unix seconds); 0: not cached now */
+} StoreCall;
+bool store_run_call(Store *st, const char *run, const StoreCall *c, char *err, size_t errlen);
+/* Call `each` with every call of run `run`, in item and trace order. */
+bool store_run_calls_each(Store *st, const char *run, void (*each)(void *ctx, const StoreCall *c), void *ctx,
+                          char *err, size_t errlen);
+
 /* ---- the model-call cache ---- */
 
 /* The cached reply for request `key`: a new malloc'd copy in *reply. */
 bool store_cache_get(Store *st, const char *key, char **reply, size_t *len, int64_t *in_tokens, int64_t *out_tokens);
-/* Keep a validated reply (batched; committed by store_flush or close). */
+/* Keep a validated reply and what its key was made of (request_parts, or
+ * NULL); batched, committed by store_flush or close. */
 bool store_cache_put(Store *st, const char *key, const char *prompt, const char *binding, const char *reply,
-                     size_t len, int64_t in_tokens, int64_t out_tokens, char *err, size_t errlen);
+                     size_t len, int64_t in_tokens, int64_t out_tokens, const char *parts, char *err, size_t errlen);
 
 typedef struct StoreCacheStats {
   uint64_t entries, bytes;

@@ -31,7 +31,7 @@ expect_contains err "expected a command" "no arguments"
 run "$FLOWC" frobnicate
 expect_status 2 "unknown command"
 expect_contains err "unknown command 'frobnicate'" "unknown command"
-expect_contains err "expected one of check, explain, run, test, build, cache, runs, compile, disasm or help" "unknown command"
+expect_contains err "expected one of check, explain, run, test, build, cache, runs, why, compile, disasm or help" "unknown command"
 
 run "$FLOWC" --frobnicate
 expect_status 2 "unknown global option"
