@@ -957,7 +957,7 @@ static void put_success_body(Buf *b, Endpoint ep, unsigned long long n, const ch
   unsigned long long pt = req_len / 4 + 1, ct = text_len / 4 + 1;
   time_t now = time(NULL);
   if (ep == E_OTLP) {
-    buf_puts(b, "{}"); /* a full success: no partialSuccess */
+    buf_put(b, text, text_len); /* by default {}: a full success, no partialSuccess */
   } else if (ep == E_ANTHROPIC) {
     buf_printf(b, "{\"id\":\"msg_mock_%llu\",\"type\":\"message\",\"role\":\"assistant\",\"model\":", n);
     buf_json_str(b, model, strlen(model));
@@ -1059,7 +1059,7 @@ static long build_reply(Server *s, Conn *c, const Req *r, Endpoint ep, unsigned 
     text = want.tool ? "{}" : "{\"result\":\"mock\"}";
     if (want.tool) input = json_object();
   } else {
-    text = s->opt.reply;
+    text = ep == E_OTLP ? "{}" : s->opt.reply;
   }
   if (!want.tool) {
     json_decref(input);
