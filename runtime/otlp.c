@@ -7,7 +7,6 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #define URL_SHOWN 512
 #define RETRY_PAUSE_MS 250
 #define MAX_REPLY (1u << 20) /* a collector's reply is a small JSON object */
+#define MAX_TIMEOUT_MS 3600000L
 #define ENVELOPE_TAIL "]}]}]}"
 
 enum { KIND_INTERNAL = 1, KIND_CLIENT = 3 };
@@ -31,20 +31,20 @@ enum { STATUS_OK = 1, STATUS_ERROR = 2 };
 
 struct OtlpExporter {
   char *run_id;
-  char shown[URL_SHOWN];           /* the URL as messages show it */
+  char shown[URL_SHOWN]; /* the URL as messages show it */
   char trace_id[OTLP_TRACE_ID_HEX];
   long timeout_ms;
   size_t batch;
   HttpEngine *http;
-  HttpRequest req;                 /* the URL and headers; the body is set per batch */
-  TextBuf head;                    /* the request body up to the spans */
-  TextBuf spans;                   /* buffered spans, comma-separated */
-  JsonWriter w;                    /* writes into [spans] */
-  size_t nbuf;                     /* spans in [spans] */
-  uint64_t total, lost;            /* spans handed over; spans not delivered */
-  bool broken;                     /* a batch failed: later spans are dropped */
-  char why[512];                   /* the first failure's reason, "" while there is none */
-  char failure[URL_SHOWN + 544];   /* ... and with the URL, as otlp_failure gives it */
+  HttpRequest req;               /* the URL and headers; the body is set per batch */
+  TextBuf head;                  /* the request body up to the spans */
+  TextBuf spans;                 /* buffered spans, comma-separated */
+  JsonWriter w;                  /* writes into [spans] */
+  size_t nbuf;                   /* spans in [spans] */
+  uint64_t total, lost;          /* spans handed over; spans not delivered */
+  bool broken;                   /* a batch failed: later spans are dropped */
+  char why[512];                 /* the first failure's reason, "" while there is none */
+  char failure[URL_SHOWN + 544]; /* ... and with the URL, as otlp_failure gives it */
 };
 
 /* ---- ids ---------------------------------------------------------------- */
@@ -131,36 +131,40 @@ static const char *authority_problem(const char *a, size_t n) {
   return NULL;
 }
 
+/* What is wrong with the scheme and authority of [url], into [why] (NULL
+ * when they are fine); the authority's start and length into [auth] and
+ * [alen]. */
+static bool url_problem(const char *url, const char **auth, size_t *alen, char *why, size_t whylen) {
+  for (const char *p = url; *p; p++)
+    if ((unsigned char)*p <= ' ' || *p == 0x7f)
+      return snprintf(why, whylen, "expected a URL without spaces or control characters"), true;
+  const char *sep = strstr(url, "://");
+  if (!sep || strcspn(url, "/?#") < (size_t)(sep - url))
+    return snprintf(why, whylen, "expected an http:// or https:// URL (http://localhost:4318)"), true;
+  size_t slen = (size_t)(sep - url);
+  if (!((slen == 4 && !strncasecmp(url, "http", 4)) || (slen == 5 && !strncasecmp(url, "https", 5))))
+    return snprintf(why, whylen, "expected the scheme http or https, found %.*s",
+                    (int)(slen < 32 ? slen : 32), url),
+           true;
+  *auth = sep + 3;
+  *alen = strcspn(*auth, "/?#");
+  const char *problem = authority_problem(*auth, *alen);
+  if (problem) return snprintf(why, whylen, "%s", problem), true;
+  return false;
+}
+
 /* Check [url] and make the URL to POST to ([out], malloc'd): the traces
  * path appended when the URL has none. */
 static bool collector_url(const char *url, char **out, char *err, size_t errlen) {
-  char shown[URL_SHOWN];
+  char shown[URL_SHOWN], why[160];
+  const char *auth;
+  size_t alen;
   if (!url || !*url) {
     snprintf(err, errlen, "OTLP: expected a collector URL such as http://localhost:4318, found nothing");
     return false;
   }
-  fetch_url_redact(url, shown, sizeof shown);
-  for (const char *p = url; *p; p++)
-    if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-      snprintf(err, errlen, "OTLP collector `%s`: expected a URL without spaces or control characters", shown);
-      return false;
-    }
-  const char *sep = strstr(url, "://");
-  if (!sep || strcspn(url, "/?#") < (size_t)(sep - url)) {
-    snprintf(err, errlen, "OTLP collector `%s`: expected an http:// or https:// URL (http://localhost:4318)",
-             shown);
-    return false;
-  }
-  size_t slen = (size_t)(sep - url);
-  if (!((slen == 4 && !strncasecmp(url, "http", 4)) || (slen == 5 && !strncasecmp(url, "https", 5)))) {
-    snprintf(err, errlen, "OTLP collector `%s`: expected the scheme http or https, found %.*s", shown,
-             (int)(slen < 32 ? slen : 32), url);
-    return false;
-  }
-  const char *auth = sep + 3;
-  size_t alen = strcspn(auth, "/?#");
-  const char *why = authority_problem(auth, alen);
-  if (why) {
+  if (url_problem(url, &auth, &alen, why, sizeof why)) {
+    fetch_url_redact(url, shown, sizeof shown);
     snprintf(err, errlen, "OTLP collector `%s`: %s", shown, why);
     return false;
   }
@@ -193,8 +197,10 @@ static int hex_digit(char c) {
 
 /* [s] (n bytes) without the blanks at either end. */
 static void trim(const char **s, size_t *n) {
-  while (*n && isblank((unsigned char)**s)) (*s)++, (*n)--;
-  while (*n && isblank((unsigned char)(*s)[*n - 1])) (*n)--;
+  while (*n && isblank((unsigned char)**s))
+    (*s)++, (*n)--;
+  while (*n && isblank((unsigned char)(*s)[*n - 1]))
+    (*n)--;
 }
 
 static bool token_char(unsigned char c) { return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c)); }
@@ -211,7 +217,8 @@ static const char *header_entry(const char *s, size_t n, TextBuf *line) {
   trim(&val, &vlen);
   if (!klen) return "expected a header name before `=`";
   for (size_t i = 0; i < klen; i++)
-    if (!token_char((unsigned char)key[i])) return "expected a header name of letters, digits and !#$%&'*+-.^_`|~";
+    if (!token_char((unsigned char)key[i]))
+      return "expected a header name of letters, digits and !#$%&'*+-.^_`|~";
   tb_put(line, key, klen);
   tb_put(line, ": ", 2);
   for (size_t i = 0; i < vlen; i++) {
@@ -411,8 +418,9 @@ static void span_end(OtlpExporter *e, const char *error) {
 }
 
 void otlp_run_span(OtlpExporter *e, const OtlpRun *r) {
-  if (!span_wanted(e)) return;
-  SpanHead h = {OTLP_NONE, OTLP_NONE, false, 0, 0, "flow run", r->program, KIND_INTERNAL, r->start_ns, r->end_ns};
+  if (!r || !span_wanted(e)) return;
+  SpanHead h = {OTLP_NONE,  OTLP_NONE,  false,         0,           0,
+                "flow run", r->program, KIND_INTERNAL, r->start_ns, r->end_ns};
   span_begin(e, &h);
   attr_str(&e->w, "flow.run_id", e->run_id);
   attr_str(&e->w, "flow.program", r->program);
@@ -424,9 +432,9 @@ void otlp_run_span(OtlpExporter *e, const OtlpRun *r) {
 }
 
 void otlp_item_span(OtlpExporter *e, const OtlpItem *it) {
-  if (!span_wanted(e)) return;
-  SpanHead h = {it->item, OTLP_NONE, true, OTLP_NONE, OTLP_NONE, "flow item", NULL, KIND_INTERNAL,
-                it->start_ns, it->end_ns};
+  if (!it || !span_wanted(e)) return;
+  SpanHead h = {it->item,    OTLP_NONE, true,          OTLP_NONE,    OTLP_NONE,
+                "flow item", NULL,      KIND_INTERNAL, it->start_ns, it->end_ns};
   span_begin(e, &h);
   attr_int(&e->w, "flow.item", it->item);
   attr_str(&e->w, "flow.item.status", it->status);
@@ -451,10 +459,11 @@ static void call_gen_ai(JsonWriter *w, const OtlpCall *c) {
 }
 
 void otlp_call_span(OtlpExporter *e, const OtlpCall *c) {
-  if (!span_wanted(e)) return;
+  if (!c || !span_wanted(e)) return;
   bool in_item = c->item != OTLP_NONE;
-  SpanHead h = {c->item, c->seq, true, in_item ? c->item : OTLP_NONE, OTLP_NONE, "chat", c->model,
-                KIND_CLIENT, c->start_ns, c->end_ns};
+  SpanHead h = {c->item,     c->seq,   true,     in_item ? c->item : OTLP_NONE,
+                OTLP_NONE,   "chat",   c->model, KIND_CLIENT,
+                c->start_ns, c->end_ns};
   span_begin(e, &h);
   JsonWriter *w = &e->w;
   call_gen_ai(w, c);
@@ -475,7 +484,8 @@ void otlp_call_span(OtlpExporter *e, const OtlpCall *c) {
 /* [s] with control characters as '?', at most [outlen] - 1 bytes. */
 static void clip(const char *s, char *out, size_t outlen) {
   size_t i = 0;
-  for (; s && s[i] && i + 1 < outlen; i++) out[i] = (unsigned char)s[i] < 0x20 ? '?' : s[i];
+  for (; s && s[i] && i + 1 < outlen; i++)
+    out[i] = (unsigned char)s[i] < 0x20 ? '?' : s[i];
   out[i] = '\0';
 }
 
@@ -523,7 +533,8 @@ static Outcome post_once(OtlpExporter *e, const TextBuf *body, long left_ms, uin
   e->req.body = body->data;
   e->req.body_len = body->len;
   if (!http_submit(e->http, &e->req, left_ms, NULL, why, whylen)) return GIVE_UP;
-  while (!http_take(e->http, &r)) http_wait(e->http, 100); /* the transfer's own time limit ends it */
+  while (!http_take(e->http, &r))
+    http_wait(e->http, 100); /* the transfer's own time limit ends it */
   Outcome o = SENT;
   if (!r.transport_ok) {
     if (r.timed_out)
@@ -627,6 +638,10 @@ static void exporter_free(OtlpExporter *e) {
 }
 
 OtlpExporter *otlp_open(const OtlpOptions *opt, char *err, size_t errlen) {
+  if (!opt) {
+    snprintf(err, errlen, "OTLP: expected exporter options, found none");
+    return NULL;
+  }
   OtlpExporter *e = xmalloc(sizeof *e);
   memset(e, 0, sizeof *e);
   if (!collector_url(opt->url, &e->req.url, err, errlen)) {
@@ -644,7 +659,9 @@ OtlpExporter *otlp_open(const OtlpOptions *opt, char *err, size_t errlen) {
   }
   e->run_id = xstrdup(opt->run_id ? opt->run_id : "");
   otlp_trace_id(e->run_id, e->trace_id);
-  e->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : OTLP_DEFAULT_TIMEOUT_MS;
+  e->timeout_ms = opt->timeout_ms <= 0               ? OTLP_DEFAULT_TIMEOUT_MS
+                  : opt->timeout_ms > MAX_TIMEOUT_MS ? MAX_TIMEOUT_MS
+                                                     : opt->timeout_ms;
   e->batch = opt->batch ? opt->batch : OTLP_DEFAULT_BATCH;
   write_head(&e->head, opt->service_name);
   tb_reserve(&e->spans, 4096);

@@ -45,25 +45,25 @@ typedef struct OtlpOptions {
   const char *headers;      /* extra headers, OTEL_EXPORTER_OTLP_HEADERS style
                                ("k1=v1,k2=v2", values percent-decoded); NULL: none */
   const char *ca_bundle;    /* a CA bundle for https, or NULL for the system's */
-  long timeout_ms;          /* per batch, retry included; 0: OTLP_DEFAULT_TIMEOUT_MS */
+  long timeout_ms;          /* per batch, retry included; 0: OTLP_DEFAULT_TIMEOUT_MS (at most an hour) */
   size_t batch;             /* spans per request; 0: OTLP_DEFAULT_BATCH */
 } OtlpOptions;
 
 /* The run's root span. Status error when [error] is set. */
 typedef struct OtlpRun {
-  const char *program;      /* the program's name: the span is "flow run <program>" */
-  const char *program_hash; /* its content hash (hex), or NULL */
-  const char *status;       /* "ok", "failed", "budget", "stopped", or NULL */
-  const char *error;        /* why the run did not succeed, or NULL */
+  const char *program;       /* the program's name: the span is "flow run <program>" */
+  const char *program_hash;  /* its content hash (hex), or NULL */
+  const char *status;        /* "ok", "failed", "budget", "stopped", or NULL */
+  const char *error;         /* why the run did not succeed, or NULL */
   uint64_t start_ns, end_ns; /* Unix epoch nanoseconds */
   int64_t items_ok, items_failed;
 } OtlpRun;
 
 /* One input item's span, a child of the run's. */
 typedef struct OtlpItem {
-  int64_t item;             /* its index in the input, from 0 */
-  const char *status;       /* "ok", "failed", "skipped", "not_done", or NULL */
-  const char *error;        /* why it failed (status error), or NULL */
+  int64_t item;       /* its index in the input, from 0 */
+  const char *status; /* "ok", "failed", "skipped", "not_done", or NULL */
+  const char *error;  /* why it failed (status error), or NULL */
   uint64_t start_ns, end_ns;
 } OtlpItem;
 
@@ -71,12 +71,12 @@ typedef struct OtlpItem {
  * is OTLP_NONE). Strings may be NULL (the attribute is left out); the
  * has_* flags say which numbers are known. */
 typedef struct OtlpCall {
-  int64_t item, seq;         /* its item and its sequence number there (the trace's "seq") */
+  int64_t item, seq; /* its item and its sequence number there (the trace's "seq") */
   uint64_t start_ns, end_ns;
-  const char *prompt;        /* flow.prompt */
-  const char *binding;       /* flow.binding: the binding that answered */
-  const char *provider;      /* openai, anthropic, ollama, mock */
-  const char *model;         /* gen_ai.request.model */
+  const char *prompt;   /* flow.prompt */
+  const char *binding;  /* flow.binding: the binding that answered */
+  const char *provider; /* openai, anthropic, ollama, mock */
+  const char *model;    /* gen_ai.request.model */
   const char *response_model;
   const char *request_key;   /* the call's request key (hex SHA-256) */
   const char *finish_reason; /* the provider's word, e.g. "stop", "end_turn" */
@@ -85,11 +85,11 @@ typedef struct OtlpCall {
   bool has_usage;            /* input_tokens and output_tokens are known */
   bool usage_estimated;      /* ... but estimated, not the provider's */
   bool has_temperature, has_max_tokens, has_cost;
-  bool cache_hit;            /* answered from the run store's cache */
+  bool cache_hit; /* answered from the run store's cache */
   int64_t input_tokens, output_tokens;
   double temperature;
   int64_t max_tokens;
-  int64_t attempts;          /* requests sent (0 for a cache hit) */
+  int64_t attempts; /* requests sent (0 for a cache hit) */
   double cost_usd;
 } OtlpCall;
 
@@ -99,7 +99,7 @@ typedef struct OtlpCall {
 OtlpExporter *otlp_open(const OtlpOptions *opt, char *err, size_t errlen);
 
 /* Add a span (copied at once; the record may go). A full batch is sent
- * before these return. No-ops on a NULL exporter. */
+ * before these return. No-ops on a NULL exporter or record. */
 void otlp_run_span(OtlpExporter *e, const OtlpRun *r);
 void otlp_item_span(OtlpExporter *e, const OtlpItem *it);
 void otlp_call_span(OtlpExporter *e, const OtlpCall *c);

@@ -257,7 +257,17 @@ typedef struct {
 } Timer;
 
 /* Endpoints, as counted in /stats. */
-typedef enum { E_OPENAI, E_ANTHROPIC, E_OLLAMA, E_OTLP, E_STATS, E_REQUESTS, E_CONTROL, E_OTHER, E_COUNT } Endpoint;
+typedef enum {
+  E_OPENAI,
+  E_ANTHROPIC,
+  E_OLLAMA,
+  E_OTLP,
+  E_STATS,
+  E_REQUESTS,
+  E_CONTROL,
+  E_OTHER,
+  E_COUNT
+} Endpoint;
 static const char *const endpoint_names[] = {"openai", "anthropic", "ollama",  "otlp",
                                              "stats",  "requests",  "control", "other"};
 
@@ -874,7 +884,10 @@ static void put_response(Buf *b, int status, const char *ctype, const char *body
 /* Append an error body in the format of [ep] to [b]. */
 static void put_error_body(Buf *b, Endpoint ep, int status, const char *msg) {
   if (ep == E_OTLP) { /* a google.rpc.Status: UNAVAILABLE, RESOURCE_EXHAUSTED, INVALID_ARGUMENT or INTERNAL */
-    int code = status == 502 || status == 503 || status == 504 ? 14 : status == 429 ? 8 : status < 500 ? 3 : 13;
+    int code = status == 502 || status == 503 || status == 504 ? 14
+               : status == 429                                 ? 8
+               : status < 500                                  ? 3
+                                                               : 13;
     buf_printf(b, "{\"code\":%d,\"message\":", code);
     buf_json_str(b, msg, strlen(msg));
     buf_puts(b, "}");

@@ -28,7 +28,8 @@
 
 #define CANARY_KEY "sk-canary-otlp-7d41c2e9"
 #define CANARY_HDR "canary-header-secret-93b"
-#define CANARY_HDR_SENT "canary%2Dheader%2dsecret-93b" /* percent-encoded as OTEL_EXPORTER_OTLP_HEADERS allows */
+#define CANARY_HDR_SENT                                                                                      \
+  "canary%2Dheader%2dsecret-93b" /* percent-encoded as OTEL_EXPORTER_OTLP_HEADERS allows */
 #define RUN_ID "run-otlp-test-1"
 #define T0 1700000000000000000ull
 
@@ -90,8 +91,10 @@ static json_t *new_requests(Ctx *c, char **raw) {
     }
     line += n + (end != NULL);
   }
-  if (raw) *raw = text;
-  else free(text);
+  if (raw)
+    *raw = text;
+  else
+    free(text);
   return all;
 }
 
@@ -133,8 +136,8 @@ static json_t *span_by_id(json_t *spans, const char *id) {
 static json_t *attr(json_t *span, const char *key) {
   json_t *a;
   size_t i;
-  json_array_foreach(json_object_get(span, "attributes"), i, a) if (!strcmp(str_at(a, "key"), key)) return
-      json_object_get(a, "value");
+  json_array_foreach(json_object_get(span, "attributes"), i,
+                     a) if (!strcmp(str_at(a, "key"), key)) return json_object_get(a, "value");
   return NULL;
 }
 
@@ -159,9 +162,12 @@ static double seconds_since(const struct timespec *t0) {
 static OtlpExporter *open_at(Ctx *c, const char *path, const char *run_id, size_t batch, long timeout_ms) {
   char url[128], err[512] = "";
   snprintf(url, sizeof url, "http://127.0.0.1:%d%s", c->port, path);
-  OtlpOptions o = {.url = url, .service_name = "otlp-test", .run_id = run_id,
+  OtlpOptions o = {.url = url,
+                   .service_name = "otlp-test",
+                   .run_id = run_id,
                    .headers = " x-collector-token = " CANARY_HDR_SENT ",x-team=flow,",
-                   .batch = batch, .timeout_ms = timeout_ms};
+                   .batch = batch,
+                   .timeout_ms = timeout_ms};
   OtlpExporter *e = otlp_open(&o, err, sizeof err);
   if (!CHECK(&c->t, e != NULL)) fprintf(stderr, "  otlp_open(%s): %s\n", url, err);
   return e;
@@ -170,25 +176,66 @@ static OtlpExporter *open_at(Ctx *c, const char *path, const char *run_id, size_
 /* The run: item 0 has a call that succeeds and one that fails; item 1's
  * one call is a cache hit. */
 static void export_run(OtlpExporter *e) {
-  OtlpCall ok = {.item = 0, .seq = 0, .start_ns = T0 + 1000, .end_ns = T0 + 2000, .prompt = "classify",
-                 .binding = "fast", .provider = "openai", .model = "gpt-4o-mini",
-                 .response_model = "gpt-4o-mini-2024-07-18", .request_key = "ab12", .finish_reason = "stop",
-                 .has_usage = true, .input_tokens = 120, .output_tokens = 35, .has_temperature = true,
-                 .temperature = 0.25, .has_max_tokens = true, .max_tokens = 600, .has_cost = true,
-                 .cost_usd = 0.0000390, .attempts = 1};
-  OtlpCall failed = {.item = 0, .seq = 1, .start_ns = T0 + 2000, .end_ns = T0 + 9000, .prompt = "summarize",
-                     .binding = "smart", .provider = "anthropic", .model = "claude-x", .request_key = "cd34",
-                     .error = "anthropic replied HTTP 503 (overloaded_error)", .error_type = "http_503",
+  OtlpCall ok = {.item = 0,
+                 .seq = 0,
+                 .start_ns = T0 + 1000,
+                 .end_ns = T0 + 2000,
+                 .prompt = "classify",
+                 .binding = "fast",
+                 .provider = "openai",
+                 .model = "gpt-4o-mini",
+                 .response_model = "gpt-4o-mini-2024-07-18",
+                 .request_key = "ab12",
+                 .finish_reason = "stop",
+                 .has_usage = true,
+                 .input_tokens = 120,
+                 .output_tokens = 35,
+                 .has_temperature = true,
+                 .temperature = 0.25,
+                 .has_max_tokens = true,
+                 .max_tokens = 600,
+                 .has_cost = true,
+                 .cost_usd = 0.0000390,
+                 .attempts = 1};
+  OtlpCall failed = {.item = 0,
+                     .seq = 1,
+                     .start_ns = T0 + 2000,
+                     .end_ns = T0 + 9000,
+                     .prompt = "summarize",
+                     .binding = "smart",
+                     .provider = "anthropic",
+                     .model = "claude-x",
+                     .request_key = "cd34",
+                     .error = "anthropic replied HTTP 503 (overloaded_error)",
+                     .error_type = "http_503",
                      .attempts = 3};
-  OtlpCall cached = {.item = 1, .seq = 0, .start_ns = T0 + 3000, .end_ns = T0 + 3001, .prompt = "classify",
-                     .binding = "local", .provider = "ollama", .model = "llama3", .request_key = "ef56",
-                     .has_usage = true, .usage_estimated = true, .input_tokens = 9, .output_tokens = 4,
+  OtlpCall cached = {.item = 1,
+                     .seq = 0,
+                     .start_ns = T0 + 3000,
+                     .end_ns = T0 + 3001,
+                     .prompt = "classify",
+                     .binding = "local",
+                     .provider = "ollama",
+                     .model = "llama3",
+                     .request_key = "ef56",
+                     .has_usage = true,
+                     .usage_estimated = true,
+                     .input_tokens = 9,
+                     .output_tokens = 4,
                      .cache_hit = true};
-  OtlpItem item0 = {.item = 0, .status = "failed", .error = "prompt summarize failed", .start_ns = T0 + 500,
+  OtlpItem item0 = {.item = 0,
+                    .status = "failed",
+                    .error = "prompt summarize failed",
+                    .start_ns = T0 + 500,
                     .end_ns = T0 + 9500};
   OtlpItem item1 = {.item = 1, .status = "ok", .start_ns = T0 + 600, .end_ns = T0 + 3500};
-  OtlpRun run = {.program = "triage", .program_hash = "0123abcd", .status = "failed",
-                 .error = "1 item failed", .start_ns = T0, .end_ns = T0 + 10000, .items_ok = 1,
+  OtlpRun run = {.program = "triage",
+                 .program_hash = "0123abcd",
+                 .status = "failed",
+                 .error = "1 item failed",
+                 .start_ns = T0,
+                 .end_ns = T0 + 10000,
+                 .items_ok = 1,
                  .items_failed = 1};
   otlp_call_span(e, &ok);
   otlp_call_span(e, &failed);
@@ -236,7 +283,8 @@ static void check_forms(Tally *t, json_t *spans) {
 
 /* The span with the predicted id (item, seq), its parent the predicted
  * (parent_item, parent_seq) or none. */
-static json_t *check_span(Tally *t, json_t *spans, int64_t item, int64_t seq, bool root, int64_t parent_item) {
+static json_t *check_span(Tally *t, json_t *spans, int64_t item, int64_t seq, bool root,
+                          int64_t parent_item) {
   char id[OTLP_SPAN_ID_HEX], pid[OTLP_SPAN_ID_HEX];
   otlp_span_id(RUN_ID, item, seq, id);
   json_t *s = span_by_id(spans, id);
@@ -289,7 +337,8 @@ static void check_calls(Tally *t, json_t *spans) {
   CHECK_STR(t, attr_int(ok, "gen_ai.request.max_tokens"), "600");
   CHECK(t, json_real_value(json_object_get(attr(ok, "gen_ai.request.temperature"), "doubleValue")) == 0.25);
   CHECK(t, json_real_value(json_object_get(attr(ok, "flow.cost_usd"), "doubleValue")) == 0.000039);
-  json_t *fr = json_object_get(json_object_get(attr(ok, "gen_ai.response.finish_reasons"), "arrayValue"), "values");
+  json_t *fr =
+      json_object_get(json_object_get(attr(ok, "gen_ai.response.finish_reasons"), "arrayValue"), "values");
   CHECK_STR(t, str_at(json_array_get(fr, 0), "stringValue"), "stop");
   CHECK_STR(t, attr_str(ok, "flow.prompt"), "classify");
   CHECK_STR(t, attr_str(ok, "flow.binding"), "fast");
@@ -306,7 +355,8 @@ static void check_calls(Tally *t, json_t *spans) {
   CHECK_STR(t, attr_int(bad, "flow.attempts"), "3");
   CHECK(t, attr(bad, "gen_ai.usage.input_tokens") == NULL && attr(bad, "gen_ai.request.temperature") == NULL);
   CHECK(t, json_integer_value(json_object_get(json_object_get(bad, "status"), "code")) == 2);
-  CHECK_STR(t, str_at(json_object_get(bad, "status"), "message"), "anthropic replied HTTP 503 (overloaded_error)");
+  CHECK_STR(t, str_at(json_object_get(bad, "status"), "message"),
+            "anthropic replied HTTP 503 (overloaded_error)");
 
   json_t *hit = check_span(t, spans, 1, 0, false, 1);
   CHECK_STR(t, attr_str(hit, "gen_ai.provider.name"), "ollama");
@@ -395,12 +445,15 @@ static void test_faults(Ctx *c) {
   CHECK(t, export_to(c, "/flaky/v1/traces", 2, 0, 5000, &nreq, err, sizeof err)); /* a 503, then the retry */
   CHECK(t, nreq == 2);
   CHECK(t, !export_to(c, "/down/v1/traces", 1, 0, 5000, &nreq, err, sizeof err) && nreq == 2);
-  check_msg(t, err, (const char *[]){"OTLP export to http://127.0.0.1:", "/down/v1/traces: 1 of 1 spans not delivered",
-                                     "expected HTTP 2xx, found HTTP 503: mock: fault 503 (2 attempts)", NULL});
+  check_msg(
+      t, err,
+      (const char *[]){"OTLP export to http://127.0.0.1:", "/down/v1/traces: 1 of 1 spans not delivered",
+                       "expected HTTP 2xx, found HTTP 503: mock: fault 503 (2 attempts)", NULL});
   CHECK(t, !export_to(c, "/bad/v1/traces", 1, 0, 5000, &nreq, err, sizeof err) && nreq == 1); /* no retry */
   check_msg(t, err, (const char *[]){"found HTTP 400: no such tenant", NULL});
   CHECK(t, !export_to(c, "/partial/v1/traces", 3, 0, 5000, &nreq, err, sizeof err) && nreq == 1);
-  check_msg(t, err, (const char *[]){"2 of 3 spans not delivered: the collector rejected 2 spans: too old", NULL});
+  check_msg(t, err,
+            (const char *[]){"2 of 3 spans not delivered: the collector rejected 2 spans: too old", NULL});
 }
 
 /* A collector that never answers costs one timeout: later spans are
@@ -421,7 +474,8 @@ static void test_hang(Ctx *c) {
   otlp_item_span(e, &it);
   CHECK(t, seconds_since(&t1) < 0.1);
   CHECK(t, !otlp_close(e, err, sizeof err));
-  check_msg(t, err, (const char *[]){"/hang/v1/traces: 2 of 2 spans not delivered: no reply within 1000 ms", NULL});
+  check_msg(t, err,
+            (const char *[]){"/hang/v1/traces: 2 of 2 spans not delivered: no reply within 1000 ms", NULL});
   json_t *reqs = new_requests(c, NULL);
   CHECK(t, json_array_size(reqs) == 1);
   json_decref(reqs);
@@ -445,8 +499,8 @@ static void test_unreachable(Tally *t) {
   char url[160], err[1024] = "", want[96];
   int port = closed_port();
   snprintf(url, sizeof url, "http://user:pw-secret@127.0.0.1:%d/v1/traces?token=q-secret", port);
-  OtlpOptions o = {.url = url, .run_id = "run-down", .headers = "authorization=Bearer " CANARY_HDR,
-                   .timeout_ms = 3000};
+  OtlpOptions o = {
+      .url = url, .run_id = "run-down", .headers = "authorization=Bearer " CANARY_HDR, .timeout_ms = 3000};
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   OtlpExporter *e = otlp_open(&o, err, sizeof err);
@@ -455,7 +509,8 @@ static void test_unreachable(Tally *t) {
   otlp_item_span(e, &it);
   CHECK(t, !otlp_close(e, err, sizeof err));
   CHECK(t, seconds_since(&t0) < 3.5);
-  snprintf(want, sizeof want, "OTLP export to http://127.0.0.1:%d/v1/traces: 1 of 1 spans not delivered: ", port);
+  snprintf(want, sizeof want,
+           "OTLP export to http://127.0.0.1:%d/v1/traces: 1 of 1 spans not delivered: ", port);
   check_msg(t, err, (const char *[]){want, "(2 attempts)", NULL});
   CHECK(t, !strstr(err, "pw-secret") && !strstr(err, "q-secret"));
 }
@@ -486,10 +541,12 @@ static void test_refusals(Tally *t) {
   open_refused(t, "http://localhost:43a8", NULL, "expected a port from 1 to 65535");
   open_refused(t, "http://[::1/v1/traces", NULL, "expected `]` after an IPv6 address");
   open_refused(t, "http://local host:4318", NULL, "expected a URL without spaces or control characters");
-  open_refused(t, "http://localhost:4318", CANARY_HDR, "OTLP headers: entry 1: expected key=value, found no `=`");
+  open_refused(t, "http://localhost:4318", CANARY_HDR,
+               "OTLP headers: entry 1: expected key=value, found no `=`");
   open_refused(t, "http://localhost:4318", "a=b, bad key=" CANARY_HDR, "entry 2: expected a header name of");
   open_refused(t, "http://localhost:4318", "=" CANARY_HDR, "entry 1: expected a header name before `=`");
-  open_refused(t, "http://localhost:4318", "k=" CANARY_HDR "%0D%0AX-Evil: 1", "expected a value without line breaks");
+  open_refused(t, "http://localhost:4318", "k=" CANARY_HDR "%0D%0AX-Evil: 1",
+               "expected a value without line breaks");
 }
 
 static void test_ids(Tally *t) {
