@@ -4,8 +4,9 @@
  *
  * One thread, one epoll loop, HTTP/1.1 with keep-alive and pipelining (one
  * request in service per connection; later ones wait in the input buffer).
- * Speaks OpenAI Chat Completions, Anthropic Messages and Ollama /api/chat;
- * serves scripted replies and injects faults per request; records what it
+ * Speaks OpenAI Chat Completions, Anthropic Messages and Ollama /api/chat,
+ * and receives OTLP/HTTP JSON trace exports (POST .../v1/traces); serves
+ * scripted replies and injects faults per request; records what it
  * received. Binds 127.0.0.1 only and always exits by itself (--lifetime,
  * --max-requests, SIGTERM). See README.md beside this file.
  */
@@ -256,9 +257,19 @@ typedef struct {
 } Timer;
 
 /* Endpoints, as counted in /stats. */
-typedef enum { E_OPENAI, E_ANTHROPIC, E_OLLAMA, E_STATS, E_REQUESTS, E_CONTROL, E_OTHER, E_COUNT } Endpoint;
-static const char *const endpoint_names[] = {"openai",   "anthropic", "ollama", "stats",
-                                             "requests", "control",   "other"};
+typedef enum {
+  E_OPENAI,
+  E_ANTHROPIC,
+  E_OLLAMA,
+  E_OTLP,
+  E_STATS,
+  E_REQUESTS,
+  E_CONTROL,
+  E_OTHER,
+  E_COUNT
+} Endpoint;
+static const char *const endpoint_names[] = {"openai", "anthropic", "ollama",  "otlp",
+                                             "stats",  "requests",  "control", "other"};
 
 /* Command-line options. */
 typedef struct {
@@ -710,11 +721,12 @@ static int script_load(Server *s, const char *origin, const char *text, size_t n
 }
 
 /* The first script entry that applies to this request, with one use taken;
- * NULL when none does. */
-static ScriptEntry *script_pick(Server *s, const Req *r) {
+ * NULL when none does. An OTLP export only takes entries that name a
+ * `path`, so lines written for model requests never answer one. */
+static ScriptEntry *script_pick(Server *s, const Req *r, Endpoint ep) {
   for (size_t i = 0; i < s->nscript; i++) {
     ScriptEntry *e = &s->script[i];
-    if (e->times == 0) continue;
+    if (e->times == 0 || (ep == E_OTLP && !e->path)) continue;
     if (e->match && !memmem(r->body, r->blen, e->match, strlen(e->match))) continue;
     if (e->path && !memmem(r->path, r->plen, e->path, strlen(e->path))) continue;
     if (e->times > 0) e->times--;
@@ -871,7 +883,15 @@ static void put_response(Buf *b, int status, const char *ctype, const char *body
 
 /* Append an error body in the format of [ep] to [b]. */
 static void put_error_body(Buf *b, Endpoint ep, int status, const char *msg) {
-  if (ep == E_ANTHROPIC) {
+  if (ep == E_OTLP) { /* a google.rpc.Status: UNAVAILABLE, RESOURCE_EXHAUSTED, INVALID_ARGUMENT or INTERNAL */
+    int code = status == 502 || status == 503 || status == 504 ? 14
+               : status == 429                                 ? 8
+               : status < 500                                  ? 3
+                                                               : 13;
+    buf_printf(b, "{\"code\":%d,\"message\":", code);
+    buf_json_str(b, msg, strlen(msg));
+    buf_puts(b, "}");
+  } else if (ep == E_ANTHROPIC) {
     const char *type = status == 429   ? "rate_limit_error"
                        : status == 529 ? "overloaded_error"
                        : status == 401 ? "authentication_error"
@@ -949,7 +969,9 @@ static void put_success_body(Buf *b, Endpoint ep, unsigned long long n, const ch
                              size_t text_len, const char *tool, json_t *tool_input, size_t req_len) {
   unsigned long long pt = req_len / 4 + 1, ct = text_len / 4 + 1;
   time_t now = time(NULL);
-  if (ep == E_ANTHROPIC) {
+  if (ep == E_OTLP) {
+    buf_put(b, text, text_len); /* by default {}: a full success, no partialSuccess */
+  } else if (ep == E_ANTHROPIC) {
     buf_printf(b, "{\"id\":\"msg_mock_%llu\",\"type\":\"message\",\"role\":\"assistant\",\"model\":", n);
     buf_json_str(b, model, strlen(model));
     if (tool_input) {
@@ -1015,14 +1037,14 @@ static long build_reply(Server *s, Conn *c, const Req *r, Endpoint ep, unsigned 
     s->st.defaults++;
     return s->opt.latency_ms;
   }
-  ScriptEntry *e = script_pick(s, r);
+  ScriptEntry *e = script_pick(s, r, ep);
   if (e)
     s->st.scripted++;
   else
     s->st.defaults++;
   Fault fault = e ? e->fault : F_NONE;
   s->st.faults[fault]++;
-  long delay = e && e->delay_ms >= 0 ? e->delay_ms : s->opt.latency_ms;
+  long delay = e && e->delay_ms >= 0 ? e->delay_ms : ep == E_OTLP ? 0 : s->opt.latency_ms;
   const char *model = json_str_at(body, "model");
   if (!model) model = "mock-model";
   Structured want = find_structured(ep, body);
@@ -1050,7 +1072,7 @@ static long build_reply(Server *s, Conn *c, const Req *r, Endpoint ep, unsigned 
     text = want.tool ? "{}" : "{\"result\":\"mock\"}";
     if (want.tool) input = json_object();
   } else {
-    text = s->opt.reply;
+    text = ep == E_OTLP ? "{}" : s->opt.reply;
   }
   if (!want.tool) {
     json_decref(input);
@@ -1319,6 +1341,7 @@ static Endpoint route(const Req *r) {
   if (post && ends_with(r->path, r->plen, "/chat/completions")) return E_OPENAI;
   if (post && ends_with(r->path, r->plen, "/v1/messages")) return E_ANTHROPIC;
   if (post && ends_with(r->path, r->plen, "/api/chat")) return E_OLLAMA;
+  if (post && ends_with(r->path, r->plen, "/v1/traces")) return E_OTLP;
   if (get && r->plen == 6 && memcmp(r->path, "/stats", 6) == 0) return E_STATS;
   if (get && r->plen == 9 && memcmp(r->path, "/requests", 9) == 0) return E_REQUESTS;
   if (post && ((r->plen == 6 && memcmp(r->path, "/reset", 6) == 0) ||

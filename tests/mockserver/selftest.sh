@@ -238,6 +238,34 @@ r=$(curl -s "http://127.0.0.1:$SPORT/requests")
 stats=$(curl -s "http://127.0.0.1:$SPORT/stats")
 check "POST /reset clears the record and counters" eval 'test -z "$r" && has "$stats" "\"recorded\":0"'
 
+# --- the OTLP trace receiver ------------------------------------------------
+printf '%s\n' '{"reply":"for model requests only"}' '{"path":"/v1/traces","times":1,"fault":"503"}' \
+    '{"path":"/partial/v1/traces","reply":{"partialSuccess":{"rejectedSpans":"1"}}}' >"$TMP/otlp.jsonl"
+start_server --script "$TMP/otlp.jsonl" --lifetime 60 --latency-ms 500
+spans='{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"s"}]}]}]}'
+r1=$(post /v1/traces "$spans" -w ' %{http_code}')
+r2=$(post /v1/traces "$spans" -w ' %{http_code} %{time_total}')
+r3=$(post /gateway/v1/traces "$spans" -w ' %{http_code}')
+r4=$(post /v1/traces 'not json' -w ' %{http_code}')
+r5=$(post /partial/v1/traces "$spans" -w ' %{http_code}')
+check "otlp: a scripted 503 is a google.rpc.Status" test "$r1" = '{"code":14,"message":"mock: fault 503"} 503'
+check "otlp: 200 {} at once, untouched by lines without a path and by --latency-ms ($r2)" \
+    eval 'has "$r2" "{} 200 " && ! ge "${r2##* }" 0.4'
+check "otlp: any path ending in /v1/traces" test "$r3" = '{} 200'
+check "otlp: a body that is not JSON is a 400" has "$r4" '"code":3,'
+check "otlp: a scripted reply is the 200 body" test "$r5" = '{"partialSuccess":{"rejectedSpans":"1"}} 200'
+reqs=$(curl -s "http://127.0.0.1:$SPORT/requests")
+stats=$(curl -s "http://127.0.0.1:$SPORT/stats")
+check "otlp: exports are recorded with their body" \
+    eval 'has "$reqs" "\"path\":\"/gateway/v1/traces\"" && has "$reqs" "\"body\":$spans"'
+check "otlp: counted in stats" has "$stats" '"otlp":5,'
+kill "$SPID"; wait "$SPID"
+start_server --max-requests 1 --lifetime 30
+post /v1/traces "$spans" >/dev/null
+sleep 0.5
+check "otlp: --max-requests counts exports" eval '! kill -0 $SPID 2>/dev/null'
+wait "$SPID"
+
 # --- 256 connections -------------------------------------------------------
 start_server --latency-ms 100 --lifetime 60
 r=$("$MB" --port "$SPORT" --connections 256 --requests 1024 --timeout 30)
