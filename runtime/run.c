@@ -1406,8 +1406,9 @@ static void write_metrics(Sched *s, const char *path) {
 /* The progress line, when it is shown: at most ten updates a second, and the
  * last one at the end of the run. */
 static void show_progress(Sched *s, bool last) {
+  if (!s->progress) return;
   double now = wall_ms();
-  if (!s->progress || (!last && !progress_due(s->progress, now))) return;
+  if (!last && !progress_due(s->progress, now)) return;
   CallCounts t = callstats_total(s->calls);
   ProgressFigures f = {s->ok + s->failed + s->skipped, s->items_total, s->failed, s->inflight_calls,
                        t.in_tok + t.out_tok, t.cost};
