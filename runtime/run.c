@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "arena.h"
+#include "callstats.h"
 #include "cassette.h"
 #include "context.h"
 #include "evalstats.h"
@@ -26,6 +28,7 @@
 #include "json_read.h"
 #include "json_value.h"
 #include "mock.h"
+#include "progress.h"
 #include "request.h"
 #include "vm.h"
 
@@ -53,6 +56,8 @@ typedef struct Event {
   bool timer;               /* a retry's backoff: at its time the call queues for a slot */
   bool recheck;             /* a rate limit refills: start the waiting calls that now fit */
   double tokens;            /* estimated tokens of the call, for tokens_per_minute */
+  bool cached;              /* the run store answered: no time, no cost */
+  bool refused;             /* the budget ran out: not a call */
 } Event;
 
 /* A binding's requests-per-minute or tokens-per-minute limit: a bucket that
@@ -85,6 +90,7 @@ typedef struct NetCall {
   uint32_t attempt;         /* attempts made on the current binding */
   uint32_t chain;           /* 0: the primary binding; k: fallback k-1 */
   uint32_t pos;
+  double sent;              /* when its first attempt started (ms on the run's clock), or -1 */
   char last_error[512];
 } NetCall;
 
@@ -152,34 +158,20 @@ typedef struct Sched {
   HttpEngine *http;
   ProviderCache *provider_cache;
   double t0;
-  /* usage per prompt (index nprompts: judges) */
-  struct PromptUsage { uint64_t calls, failures; int64_t in_tok, out_tok; double cost; bool estimated; } *usage;
+  CallStats *calls;         /* calls, retries, latencies, tokens and cost per prompt */
+  Progress *progress;       /* the progress line, or NULL */
+  uint64_t items_total;     /* items in the input file, for the progress line; 0: not known */
   uint64_t calls_issued;
   bool budget_hit;          /* no more calls: the items left are not done */
   char budget_why[256];
 } Sched;
-
-/* Totals over every prompt. */
-static struct PromptUsage usage_total(const Sched *s) {
-  struct PromptUsage t;
-  memset(&t, 0, sizeof t);
-  for (uint32_t i = 0; i <= s->img->nprompts; i++) {
-    t.calls += s->usage[i].calls;
-    t.failures += s->usage[i].failures;
-    t.in_tok += s->usage[i].in_tok;
-    t.out_tok += s->usage[i].out_tok;
-    t.cost += s->usage[i].cost;
-    t.estimated |= s->usage[i].estimated;
-  }
-  return t;
-}
 
 /* Has a budget run out? Checked before each call is issued (calls already
  * in flight may go a little past it). */
 static bool budget_spent(Sched *s) {
   if (s->budget_hit) return true;
   const RunOptions *o = s->opt;
-  struct PromptUsage t = usage_total(s);
+  CallCounts t = callstats_total(s->calls);
   if (o->max_calls > 0 && s->calls_issued >= (uint64_t)o->max_calls)
     snprintf(s->budget_why, sizeof s->budget_why, "--max-calls %lld reached", (long long)o->max_calls);
   else if (o->max_tokens > 0 && t.in_tok + t.out_tok >= o->max_tokens)
@@ -205,18 +197,15 @@ static int64_t epoch_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Count a finished call (and its cost, priced from the binding). */
-static void count_usage(Sched *s, int32_t prompt, uint32_t binding, int64_t in_tok, int64_t out_tok, bool estimated,
-                        bool failed) {
-  struct PromptUsage *u = &s->usage[prompt >= 0 ? (uint32_t)prompt : s->img->nprompts];
+/* Count the tokens of an answered attempt (and their cost, priced from the binding). */
+static void count_usage(Sched *s, int32_t prompt, uint32_t binding, int64_t in_tok, int64_t out_tok, bool estimated) {
   const ImgModel *m = &s->img->models[binding];
-  u->calls++;
-  u->failures += failed;
-  u->in_tok += in_tok;
-  u->out_tok += out_tok;
-  u->cost += (double)in_tok * m->price_input + (double)out_tok * m->price_output;
-  u->estimated |= estimated;
+  callstats_usage(s->calls, prompt, in_tok, out_tok,
+                  (double)in_tok * m->price_input + (double)out_tok * m->price_output, estimated);
 }
+
+/* The run's clock in ms: real once a network call was made, else virtual. */
+static double clock_ms(const Sched *s) { return s->http ? wall_ms() - s->t0 : s->now; }
 
 /* ---- run queue and events --------------------------------------------------------------- */
 
@@ -355,6 +344,7 @@ static void net_submit(Sched *s, NetCall *c) {
   double timeout = c->policy && c->policy->timeout_ms > 0 ? c->policy->timeout_ms : 120000;
   if (!http_submit(s->http, &c->http, (long)timeout, c, err, sizeof err)) {
     release_slot(s, c->req.model);
+    callstats_done(s->calls, c->req.prompt, clock_ms(s) - c->sent, true);
     future_fail(&s->vm, c->future, err, c->pos);
     net_free(c);
   }
@@ -430,7 +420,7 @@ static void net_done(Sched *s, HttpResponse *r) {
     provider_reply_transport_error(&rep, &c->req, r->timed_out ? PE_TIMEOUT : PE_CONNECTION, r->error);
   }
   count_usage(s, c->req.prompt, c->req.model, rep.input_tokens, rep.output_tokens, /* billed even when refused */
-              rep.usage_estimated, !rep.ok);
+              rep.usage_estimated);
   if (rep.ok) {
     if (c->x) {
       c->x->reply = xmalloc(rep.text_len + 1);
@@ -440,7 +430,10 @@ static void net_done(Sched *s, HttpResponse *r) {
       c->x->out_tok = rep.output_tokens;
     }
     /* only a reply that decoded as its type is kept: errors are never cached */
-    if (resolve_reply(s, c->future, c->req.prompt, c->req.out_type, rep.text, rep.text_len, c->pos)) {
+    double latency = clock_ms(s) - c->sent;
+    bool valid = resolve_reply(s, c->future, c->req.prompt, c->req.out_type, rep.text, rep.text_len, c->pos);
+    callstats_done(s->calls, c->req.prompt, latency, !valid);
+    if (valid) {
       cache_put(s, c, &rep);
       if (c->x) c->x->source = "network";
     }
@@ -457,6 +450,7 @@ static void net_done(Sched *s, HttpResponse *r) {
   e.net = c;
   if (rep.retryable && c->policy && c->attempt < c->policy->retry) {
     c->attempt++;
+    callstats_resend(s->calls, c->req.prompt);
     double delay = backoff_ms(s, c, key);
     if (rep.retry_after_ms > delay) delay = (double)rep.retry_after_ms;
     e.binding = c->req.model;
@@ -472,6 +466,7 @@ static void net_done(Sched *s, HttpResponse *r) {
     uint32_t next = c->policy->fallback[c->chain++];
     c->attempt = 0;
     if (net_rebind(s, c, next, err, sizeof err)) {
+      callstats_resend(s->calls, c->req.prompt);
       e.binding = next;
       issue_or_wait(s, e);
       return;
@@ -482,6 +477,7 @@ static void net_done(Sched *s, HttpResponse *r) {
   const char *name = c->req.prompt >= 0 ? s->img->prompts[c->req.prompt].name : "judge";
   snprintf(msg, sizeof msg, "%s `%s` failed on binding `%s`: %s", c->req.prompt >= 0 ? "prompt" : "a call of", name,
            s->img->models[c->req.model].name, c->last_error);
+  callstats_done(s->calls, c->req.prompt, clock_ms(s) - c->sent, true);
   future_fail(&s->vm, c->future, msg, c->pos);
   net_free(c);
 }
@@ -524,6 +520,7 @@ static double rate_wait(Sched *s, const Event *e) {
 
 /* Start `e` now: take its slot and its rate tokens. */
 static void start_call(Sched *s, Event e) {
+  if (e.net && e.net->sent < 0) e.net->sent = clock_ms(s);
   s->inflight_calls++;
   s->binding_inflight[e.binding]++;
   bucket_take(&s->rpm[e.binding], 1);
@@ -805,11 +802,13 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
              store_cache_get(s->store, x->key, &x->reply, &x->len, &x->in_tok, &x->out_tok)) {
     s->cache_hits++; /* served from the store: no request, no cost */
     x->source = "cache";
+    e.cached = true;
   } else if (budget_spent(s)) {
     x->source = "refused";
     char msg[384];
     snprintf(msg, sizeof msg, "not done: the budget ran out (%s)", s->budget_why);
     e.failure = xstrdup(msg);
+    e.refused = true;
   } else if (s->replay) {
     x->source = "replay";
     const char *reply;
@@ -831,7 +830,7 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
     snprintf(seeded, sizeof seeded, "%s/%llu", x->key, (unsigned long long)t->seed);
     x->reply = mock_reply(&x->req, t->seed ? seeded : x->key, &x->len);
     mock_usage(&x->req, x->reply, &x->in_tok, &x->out_tok);
-    count_usage(s, prompt, binding, x->in_tok, x->out_tok, true, false);
+    count_usage(s, prompt, binding, x->in_tok, x->out_tok, true);
   } else {
     /* a real provider: build the HTTP request now, so a missing key fails
      * before anything is sent */
@@ -844,6 +843,7 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
     c->req.messages = value_retain(x->req.messages);
     c->policy = p && p->policy >= 0 ? &img->policies[p->policy] : NULL;
     c->pos = pos;
+    c->sent = -1;
     ProviderEnv env = {provider_process_getenv, NULL, s->provider_cache};
     if (!provider_build(&c->req, &env, &c->http, err, sizeof err) || !ensure_http(s, err, sizeof err)) {
       e.failure = xstrdup(err);
@@ -858,6 +858,8 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
   }
   e.binding = binding;
   if (!e.failure) s->calls_issued++;
+  if (!e.refused)
+    callstats_call(s->calls, prompt, feedback.tag == V_LIST && value_as_list(feedback)->len > 0, e.cached);
   if (m->tokens_per_minute > 0) {
     /* what the call may use: its text at about four bytes a token, plus the reply cap */
     size_t bytes = 0;
@@ -941,8 +943,11 @@ static void complete(Sched *s, Event *e) {
     return;
   }
   release_slot(s, e->binding);
+  bool valid = false;
   if (e->failure) future_fail(&s->vm, e->future, e->failure, e->pos);
-  else resolve_reply(s, e->future, e->prompt, e->out_type, e->reply, e->len, e->pos);
+  else valid = resolve_reply(s, e->future, e->prompt, e->out_type, e->reply, e->len, e->pos);
+  if (!e->refused) /* offline replies take their simulated latency */
+    callstats_done(s->calls, e->prompt, e->cached ? 0 : e->latency, !valid);
   value_release(value_obj(V_FUTURE, &e->future->obj));
   free(e->reply);
   free(e->failure);
@@ -1042,6 +1047,7 @@ static void commit(Sched *s) {
         fprintf(stderr, "%s: warning: %s\n", PROG(s->opt), err);
     }
     if (slot->output) {
+      progress_clear(s->progress, s->out);
       fputs(slot->output, s->out);
       fputc('\n', s->out);
       s->ok++;
@@ -1056,6 +1062,7 @@ static void commit(Sched *s) {
         free(text);
         json_decref(e);
       }
+      progress_clear(s->progress, stderr);
       fprintf(stderr, "%s: item %llu failed: %s\n", PROG(s->opt), (unsigned long long)slot->item, slot->error);
       if (!s->opt->keep_going && !s->budget_hit) s->stop = true;
     }
@@ -1297,7 +1304,7 @@ static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
     s->ctx_env.fetch_ctx = s;
   }
   s->binding_inflight = calloc(img->nmodels + 1, sizeof *s->binding_inflight);
-  s->usage = calloc(img->nprompts + 1, sizeof *s->usage);
+  s->calls = callstats_new(img);
   s->provider_cache = provider_cache_new();
   s->rpm = calloc(img->nmodels + 1, sizeof *s->rpm);
   s->tpm = calloc(img->nmodels + 1, sizeof *s->tpm);
@@ -1315,8 +1322,7 @@ static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
       s->tpm[i] = (Bucket){cap, cap, (double)m->tokens_per_minute / 60000.0, 0};
     }
   }
-  if (!s->slots || !s->ctx_values || !s->ctx_loaded || !s->ctx_hash || !s->ctx_error || !s->binding_inflight ||
-      !s->usage)
+  if (!s->slots || !s->ctx_values || !s->ctx_loaded || !s->ctx_hash || !s->ctx_error || !s->binding_inflight)
     flow_oom();
   s->stats = evalstats_new(img);
   prompt_contexts(s);
@@ -1397,7 +1403,8 @@ static void teardown(Sched *s) {
   provider_cache_free(s->provider_cache);
   free(s->rpm);
   free(s->tpm);
-  free(s->usage);
+  callstats_free(s->calls);
+  progress_free(s->progress);
   free(s->waiting);
   free(s->binding_inflight);
   for (uint32_t i = 0; i < s->window; i++) { /* tasks still running are freed by vm_free */
@@ -1432,25 +1439,35 @@ static void teardown(Sched *s) {
   cassette_close(s->record);
 }
 
-/* --metrics: calls, tokens and cost per prompt and for the run. */
+/* --metrics: calls, retries, latencies, tokens and cost per prompt and for the run. */
 static void write_metrics(Sched *s, const char *path) {
-  json_t *prompts = json_object();
-  for (uint32_t i = 0; i <= s->img->nprompts; i++) {
-    struct PromptUsage *u = &s->usage[i];
-    if (!u->calls) continue;
-    json_object_set_new(prompts, i < s->img->nprompts ? s->img->prompts[i].name : "(judge)",
-                        json_pack("{s:I, s:I, s:I, s:I, s:f, s:b}", "calls", (json_int_t)u->calls, "failed",
-                                  (json_int_t)u->failures, "input_tokens", (json_int_t)u->in_tok, "output_tokens",
-                                  (json_int_t)u->out_tok, "cost_usd", u->cost, "estimated", u->estimated));
-  }
-  struct PromptUsage t = usage_total(s);
-  json_t *m = json_pack("{s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:f, s:b}, s:o}", "items", "ok", (json_int_t)s->ok,
-                        "failed", (json_int_t)s->failed, "skipped", (json_int_t)s->skipped, "total", "calls",
-                        (json_int_t)t.calls, "input_tokens", (json_int_t)t.in_tok, "output_tokens",
-                        (json_int_t)t.out_tok, "cost_usd", t.cost, "estimated", t.estimated, "prompts", prompts);
+  json_t *m = json_pack("{s:{s:I, s:I, s:I}, s:o, s:o}", "items", "ok", (json_int_t)s->ok, "failed",
+                        (json_int_t)s->failed, "skipped", (json_int_t)s->skipped, "total",
+                        callstats_total_json(s->calls), "prompts", callstats_prompts_json(s->calls));
   if (json_dump_file(m, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
     fprintf(stderr, "%s: error: cannot write metrics `%s`: %s\n", PROG(s->opt), path, strerror(errno));
   json_decref(m);
+}
+
+/* The progress line, when it is shown: at most ten updates a second, and the
+ * last one at the end of the run. */
+static void show_progress(Sched *s, bool last) {
+  if (!s->progress) return;
+  double now = wall_ms();
+  if (!last && !progress_due(s->progress, now)) return;
+  CallCounts t = callstats_total(s->calls);
+  ProgressFigures f = {s->ok + s->failed + s->skipped, s->items_total, s->failed, s->inflight_calls,
+                       t.in_tok + t.out_tok, t.cost};
+  if (last) progress_end(s->progress, &f, now);
+  else progress_draw(s->progress, &f, now);
+}
+
+/* Show a progress line on a terminal, or with --progress one line per update. */
+static void start_progress(Sched *s) {
+  bool terminal = isatty(fileno(stderr));
+  if (!terminal && !s->opt->progress) return;
+  s->items_total = s->opt->input ? progress_count_lines(s->opt->input) : 1;
+  s->progress = progress_new(stderr, terminal ? PROGRESS_TERMINAL : PROGRESS_LINES, PROG(s->opt), s->out, wall_ms());
 }
 
 /* Run until every admitted item is done (or the run stops): tasks first,
@@ -1459,6 +1476,7 @@ static void write_metrics(Sched *s, const char *path) {
 static void sched_loop(Sched *s) {
   admit(s);
   while (!s->stop) {
+    show_progress(s, false);
     while (s->rq_len && !s->stop) vm_run(&s->vm, rq_pop(s));
     if (s->stop) break;
     admit(s);
@@ -1478,7 +1496,8 @@ static void sched_loop(Sched *s) {
         if (!store_flush_older(s->store, 50, err, sizeof err))
           fprintf(stderr, "%s: warning: %s\n", PROG(s->opt), err);
       }
-      http_wait(s->http, wait < 1 ? 1 : wait > 1000 ? 1000 : (int)wait);
+      double most = s->progress ? 100 : 1000; /* the progress line moves on while nothing happens */
+      http_wait(s->http, wait < 1 ? 1 : wait > most ? (int)most : (int)wait);
       s->now = wall_ms() - s->t0;
       HttpResponse r;
       while (http_take(s->http, &r)) {
@@ -1505,7 +1524,9 @@ int run_image(const Image *img, const RunOptions *opt) {
     teardown(&s);
     return RUN_USAGE;
   }
+  start_progress(&s);
   sched_loop(&s);
+  show_progress(&s, true);
   int status = s.failed ? RUN_ITEMS_FAILED : RUN_OK;
   if (s.budget_hit) {
     uint64_t not_started = 0;
@@ -1522,6 +1543,7 @@ int run_image(const Image *img, const RunOptions *opt) {
     status = RUN_BUDGET;
   }
   if (opt->metrics) write_metrics(&s, opt->metrics);
+  callstats_print(s.calls, stderr, PROG(opt));
   evalstats_print(s.stats, stderr, PROG(opt));
   if (s.store) {
     char err[512];

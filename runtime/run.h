@@ -62,6 +62,7 @@ typedef struct RunOptions {
   double max_cost;        /* --max-cost USD (0: no limit) */
   int64_t max_tokens;     /* --max-tokens (0: no limit) */
   int64_t max_calls;      /* --max-calls (0: no limit) */
+  bool progress;          /* --progress: the progress line even when stderr is not a terminal (one line per update) */
 } RunOptions;
 
 /* Run `img`'s main flow; messages go to stderr. Returns a RUN_* status. */

@@ -24,7 +24,7 @@ const CliOpt run_cli_opts[RUN_NFLAGS] = {
     [RUN_KEEP_GOING] = {"--keep-going", NULL, NULL, "a failed item does not stop the run"},
     [RUN_MODEL] = {"--model", "A=B[,C=D]", NULL, "calls bound to model A use the program's binding B"},
     [RUN_ROOT] = {"--root", "DIR", NULL, "the folder context paths are relative to (default: the program's folder)"},
-    [RUN_METRICS] = {"--metrics", "FILE", NULL, "write calls, tokens and cost per prompt as JSON"},
+    [RUN_METRICS] = {"--metrics", "FILE", NULL, "write calls, retries, latencies, tokens and cost per prompt as JSON"},
     [RUN_MAX_COST] = {"--max-cost", "USD", NULL, "stop issuing model calls once this much is spent (exit status 3)"},
     [RUN_MAX_TOKENS] = {"--max-tokens", "N", NULL, "stop issuing model calls after N tokens (exit status 3)"},
     [RUN_MAX_CALLS] = {"--max-calls", "N", NULL, "stop issuing model calls after N calls (exit status 3)"},
@@ -34,6 +34,7 @@ const CliOpt run_cli_opts[RUN_NFLAGS] = {
     [RUN_CACHE] = {"--cache", "MODE", run_cli_cache_modes, "rw: use and fill the cache (default); ro: use it; off: neither"},
     [RUN_RESUME] = {"--resume", "ID|last", NULL, "run a recorded run again, its stored calls served from the cache"},
     [RUN_EXPLAIN_CACHE] = {"--explain-cache", NULL, NULL, "at the end, say why each call was or was not served from the cache"},
+    [RUN_PROGRESS] = {"--progress", NULL, NULL, "show progress on stderr even when it is not a terminal (a line per update)"},
 };
 
 _Static_assert(RUN_NFLAGS <= CLI_MAX_OPTS, "raise CLI_MAX_OPTS for the run flags");
@@ -101,6 +102,7 @@ bool run_cli_options(const CliArgs *a, RunCli *rc, char *err, size_t errlen) {
   opt->metrics = v[RUN_METRICS];
   opt->report = v[RUN_REPORT];
   opt->explain_cache = v[RUN_EXPLAIN_CACHE] != NULL;
+  opt->progress = v[RUN_PROGRESS] != NULL;
   opt->cache = !v[RUN_CACHE] || !strcmp(v[RUN_CACHE], "rw") ? RUN_CACHE_RW
                : !strcmp(v[RUN_CACHE], "ro")                ? RUN_CACHE_RO
                                                             : RUN_CACHE_OFF;

@@ -43,6 +43,13 @@ expect_empty() {
   if [ ! -s "$TMP/$1" ]; then pass; else fail "$2: expected empty std$1"; fi
 }
 
+# expect_quiet WHAT: stderr holds nothing but the table of model calls that
+# ends a run which made some (docs/running.md, "Summary and progress")
+expect_quiet() {
+  awk '/^[^ ].*: model calls$/ { t = 1; next } t && /^  / { next } { t = 0; print }' "$TMP/err" > "$TMP/rest"
+  if [ ! -s "$TMP/rest" ]; then pass; else fail "$1: expected nothing on stderr but the table of model calls"; fi
+}
+
 # expect_contains out|err TEXT WHAT  (fixed string)
 expect_contains() {
   if grep -qF -- "$2" "$TMP/$1"; then pass; else fail "$3: expected std$1 to contain '$2'"; fi

@@ -38,5 +38,5 @@ if [ "$(key_of plain t1.jsonl)" = "$(key_of plain t2.jsonl)" ]; then pass; else 
 run "$FLOWC" run k.flow --replay rec.jsonl --input in.jsonl
 expect_status 1 "replaying the cassette recorded before the edit"
 expect_contains err "no recorded reply for prompt \`ruled\`" "the call reading the edited context misses"
-if grep -q "plain" "$TMP/err"; then fail "the call not reading it missed too"; else pass; fi
+if grep -q "prompt \`plain\`" "$TMP/err"; then fail "the call not reading it missed too"; else pass; fi
 finish
