@@ -33,6 +33,13 @@ typedef struct Rate {
   uint64_t runs, passed;
 } Rate;
 
+typedef struct Usage {
+  char *prompt;
+  uint64_t calls, cached;
+  int64_t in_tok, out_tok;
+  double cost;
+} Usage;
+
 typedef struct Recorded {
   Def *defs;
   size_t ndefs, defs_cap;
@@ -40,6 +47,8 @@ typedef struct Recorded {
   size_t nitems, items_cap;
   Rate *rates;
   size_t nrates, rates_cap;
+  Usage *usage;
+  size_t nusage, usage_cap;
 } Recorded;
 
 /* Room for one more element in a growing array. */
@@ -72,6 +81,13 @@ static void add_rate(void *ctx, const char *kind, const char *name, uint64_t run
 }
 
 /* Order of two (kind, name) pairs, as the store returns them. */
+static void add_usage(void *ctx, const StoreUsage *u) {
+  Recorded *r = ctx;
+  r->usage = grow(r->usage, &r->usage_cap, r->nusage, sizeof *r->usage);
+  r->usage[r->nusage++] = (Usage){xstrdup(u->prompt), u->calls, u->cached, u->input_tokens, u->output_tokens,
+                                  u->cost_usd};
+}
+
 static int by_kind_name(const char *ka, const char *na, const char *kb, const char *nb) {
   int c = strcmp(ka, kb);
   return c ? c : strcmp(na, nb);
@@ -114,16 +130,19 @@ static void recorded_free(Recorded *r) {
     free(r->rates[i].name);
     free(r->rates[i].key);
   }
+  for (size_t i = 0; i < r->nusage; i++) free(r->usage[i].prompt);
   free(r->defs);
   free(r->items);
   free(r->rates);
+  free(r->usage);
 }
 
 static bool load(Store *st, const char *run, Recorded *r, char *err, size_t errlen) {
   memset(r, 0, sizeof *r);
   return store_run_defs_each(st, run, add_def, r, err, errlen) &&
          store_items_each(st, run, add_item, r, err, errlen) &&
-         store_run_outcomes_each(st, run, add_rate, r, err, errlen) && (key_rates(r), true);
+         store_run_outcomes_each(st, run, add_rate, r, err, errlen) &&
+         store_run_usage_each(st, run, add_usage, r, err, errlen) && (key_rates(r), true);
 }
 
 /* ---- a line diff ------------------------------------------------------------------------------ */
@@ -406,6 +425,57 @@ static void diff_rates(FILE *out, const Recorded *a, const Recorded *b) {
   }
 }
 
+static void put_usage(FILE *out, const Usage *u) {
+  if (!u) {
+    fprintf(out, "%-55s", "-");
+    return;
+  }
+  char tok[48];
+  snprintf(tok, sizeof tok, "%lld/%lld", (long long)u->in_tok, (long long)u->out_tok);
+  fprintf(out, "%5llu calls %5llu cached %13s tok %8.4f USD", (unsigned long long)u->calls,
+          (unsigned long long)u->cached, tok, u->cost);
+}
+
+static void add_to(Usage *t, const Usage *u) {
+  if (!u) return;
+  t->calls += u->calls;
+  t->cached += u->cached;
+  t->in_tok += u->in_tok;
+  t->out_tok += u->out_tok;
+  t->cost += u->cost;
+}
+
+/* Model calls, cache hits, tokens and cost per prompt in A and B. */
+static void diff_usage(FILE *out, const Recorded *a, const Recorded *b) {
+  fputs("\nmodel calls (A -> B)\n", out);
+  if (!a->nusage && !b->nusage) {
+    fputs("  none recorded\n", out);
+    return;
+  }
+  Usage ta = {(char *)"total", 0, 0, 0, 0, 0}, tb = ta;
+  size_t i = 0, j = 0;
+  while (i < a->nusage || j < b->nusage) {
+    const Usage *x = i < a->nusage ? &a->usage[i] : NULL, *y = j < b->nusage ? &b->usage[j] : NULL;
+    int c = !x ? 1 : !y ? -1 : strcmp(x->prompt, y->prompt);
+    if (c < 0) y = NULL;
+    if (c > 0) x = NULL;
+    i += x != NULL;
+    j += y != NULL;
+    fprintf(out, "  %-20.20s ", (x ? x : y)->prompt);
+    put_usage(out, x);
+    fputs("  ->  ", out);
+    put_usage(out, y);
+    fputc('\n', out);
+    add_to(&ta, x);
+    add_to(&tb, y);
+  }
+  fprintf(out, "  %-20s ", "total");
+  put_usage(out, &ta);
+  fputs("  ->  ", out);
+  put_usage(out, &tb);
+  fputc('\n', out);
+}
+
 bool runs_diff(Store *st, const StoreRun *ra, const StoreRun *rb, FILE *out, char *err, size_t errlen) {
   Recorded a, b;
   memset(&b, 0, sizeof b);
@@ -418,6 +488,7 @@ bool runs_diff(Store *st, const StoreRun *ra, const StoreRun *rb, FILE *out, cha
     diff_defs(out, ra, &a, rb, &b);
     diff_items(out, &a, &b);
     diff_rates(out, &a, &b);
+    diff_usage(out, &a, &b);
   }
   recorded_free(&a);
   recorded_free(&b);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,7 +28,9 @@
 #include "http.h"
 #include "json_read.h"
 #include "json_value.h"
+#include "json_write.h"
 #include "mock.h"
+#include "otlp.h"
 #include "progress.h"
 #include "request.h"
 #include "vm.h"
@@ -58,6 +61,7 @@ typedef struct Event {
   double tokens;            /* estimated tokens of the call, for tokens_per_minute */
   bool cached;              /* the run store answered: no time, no cost */
   bool refused;             /* the budget ran out: not a call */
+  struct Exchange *x;       /* an offline call's record (a reference), filled in when it completes */
 } Event;
 
 /* A binding's requests-per-minute or tokens-per-minute limit: a bucket that
@@ -66,18 +70,38 @@ typedef struct Bucket {
   double level, cap, per_ms, last;
 } Bucket;
 
-/* One exchange kept for --record, in the trace of the task that made it. */
+/* The record of one model call, in the trace of the task that made it
+ * (written at commit to --trace, --record, the store and --otlp). Counted
+ * references: the trace's, and the pending event's or network call's until
+ * the call ends (an item may end first). */
 typedef struct Exchange {
+  uint32_t refs;
   Request req;              /* req.messages is a reference */
   char key[65];
   char *reply;
   size_t len;
-  int64_t in_tok, out_tok;
-  struct NetCall *pending;  /* the network call that will fill in the reply */
+  int64_t in_tok, out_tok;  /* over every attempt */
+  bool estimated;           /* the token counts are flowc's estimate, not the provider's */
   const char *source;       /* where the reply came from (StoreCall.source) */
   char *parts;              /* what its key was made of (request_parts), for `flowc why`; or NULL */
   bool stored;              /* its reply is cached under its key (with the parts) */
+  bool done;                /* the call ended */
+  uint32_t attempts;        /* requests sent (0: none, a cache hit or the budget) */
+  uint32_t answered_by;     /* the binding that answered (after fallbacks) */
+  double start_ms, end_ms;  /* on the run's clock: sent, and answered or failed */
+  char *error;              /* why the network call failed, or NULL */
 } Exchange;
+
+/* Where call `x`'s reply came from (StoreCall.source). */
+static const char *call_source(const Exchange *x) { return !x->done ? "unread" : x->source ? x->source : "failed"; }
+
+/* The tokens call `x` was billed for: none when the cache answered or the budget refused it. */
+static void billed(const Exchange *x, int64_t *in_tok, int64_t *out_tok) {
+  const char *s = call_source(x);
+  bool free_call = !strcmp(s, "cache") || !strcmp(s, "refused");
+  *in_tok = free_call ? 0 : x->in_tok;
+  *out_tok = free_call ? 0 : x->out_tok;
+}
 
 /* A model call over the network: the request, the attempts made on the
  * current binding, and the position in the policy's fallback chain. */
@@ -85,7 +109,7 @@ typedef struct NetCall {
   Request req;              /* own copy; req.messages is a reference */
   HttpRequest http;         /* built for req.model */
   Future *future;           /* a reference */
-  Exchange *x;              /* the trace's exchange, NULL once its task is gone */
+  Exchange *x;              /* the call's record (a reference) */
   const ImgPolicy *policy;  /* NULL: no retries, no fallbacks */
   uint32_t attempt;         /* attempts made on the current binding */
   uint32_t chain;           /* 0: the primary binding; k: fallback k-1 */
@@ -106,6 +130,7 @@ typedef struct Slot {
   bool skipped;
   TraceEvent *trace;
   uint32_t ntrace;
+  double start_ms;          /* admitted, on the run's clock (for --otlp) */
 } Slot;
 
 typedef struct Sched {
@@ -148,7 +173,9 @@ typedef struct Sched {
   EvalStats *stats;         /* eval and check outcomes, in commit order */
   struct TestRun *test;     /* `flowc test`: the test being run, its mocks and results; NULL in a run */
   Store *store;             /* the run store (runs, the model-call cache), or NULL */
-  char run_id[17];
+  char run_id[17];          /* the store's id of the run (or one made for --otlp) */
+  OtlpExporter *otlp;       /* --otlp: spans of the run, its items and its calls */
+  uint64_t start_ns;        /* when the run began (Unix ns): the run's clock starts there */
   uint64_t cache_hits, cache_puts;
   Cassette *replay, *record;
   uint64_t ok, failed, skipped;
@@ -197,11 +224,14 @@ static int64_t epoch_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* What `in_tok` and `out_tok` tokens cost on binding `m`. */
+static double price(const ImgModel *m, int64_t in_tok, int64_t out_tok) {
+  return (double)in_tok * m->price_input + (double)out_tok * m->price_output;
+}
+
 /* Count the tokens of an answered attempt (and their cost, priced from the binding). */
 static void count_usage(Sched *s, int32_t prompt, uint32_t binding, int64_t in_tok, int64_t out_tok, bool estimated) {
-  const ImgModel *m = &s->img->models[binding];
-  callstats_usage(s->calls, prompt, in_tok, out_tok,
-                  (double)in_tok * m->price_input + (double)out_tok * m->price_output, estimated);
+  callstats_usage(s->calls, prompt, in_tok, out_tok, price(&s->img->models[binding], in_tok, out_tok), estimated);
 }
 
 /* The run's clock in ms: real once a network call was made, else virtual. */
@@ -267,12 +297,13 @@ static Event events_pop(Sched *s) {
 
 /* ---- model calls ------------------------------------------------------------------------ */
 
-static void exchange_free(void *p) {
+static void exchange_release(void *p) {
   Exchange *x = p;
-  if (x->pending) x->pending->x = NULL;
+  if (!x || --x->refs) return;
   value_release(x->req.messages);
   free(x->reply);
   free(x->parts);
+  free(x->error);
   free(x);
 }
 
@@ -303,7 +334,7 @@ static const char JUDGE_SCHEMA[] =
 /* ---- network calls ---------------------------------------------------------------- */
 
 static void net_free(NetCall *c) {
-  if (c->x) c->x->pending = NULL;
+  exchange_release(c->x);
   value_release(c->req.messages);
   provider_http_free(&c->http);
   if (c->future) value_release(value_obj(V_FUTURE, &c->future->obj));
@@ -338,6 +369,15 @@ static bool ensure_http(Sched *s, char *err, size_t errlen) {
 
 static void release_slot(Sched *s, uint32_t binding);
 
+/* Network call `c` ended: answered (error NULL) or failed with `error`. */
+static void call_ended(Sched *s, NetCall *c, const char *error) {
+  Exchange *x = c->x;
+  x->done = true;
+  x->end_ms = clock_ms(s);
+  x->answered_by = c->req.model;
+  if (error) x->error = xstrdup(error);
+}
+
 /* Send the current attempt of `c` (its slot is held). */
 static void net_submit(Sched *s, NetCall *c) {
   char err[512];
@@ -345,6 +385,7 @@ static void net_submit(Sched *s, NetCall *c) {
   if (!http_submit(s->http, &c->http, (long)timeout, c, err, sizeof err)) {
     release_slot(s, c->req.model);
     callstats_done(s->calls, c->req.prompt, clock_ms(s) - c->sent, true);
+    call_ended(s, c, err);
     future_fail(&s->vm, c->future, err, c->pos);
     net_free(c);
   }
@@ -421,21 +462,22 @@ static void net_done(Sched *s, HttpResponse *r) {
   }
   count_usage(s, c->req.prompt, c->req.model, rep.input_tokens, rep.output_tokens, /* billed even when refused */
               rep.usage_estimated);
+  c->x->attempts++;
+  c->x->in_tok += rep.input_tokens;
+  c->x->out_tok += rep.output_tokens;
+  c->x->estimated |= rep.usage_estimated;
   if (rep.ok) {
-    if (c->x) {
-      c->x->reply = xmalloc(rep.text_len + 1);
-      memcpy(c->x->reply, rep.text, rep.text_len + 1);
-      c->x->len = rep.text_len;
-      c->x->in_tok = rep.input_tokens;
-      c->x->out_tok = rep.output_tokens;
-    }
+    c->x->reply = xmalloc(rep.text_len + 1);
+    memcpy(c->x->reply, rep.text, rep.text_len + 1);
+    c->x->len = rep.text_len;
+    call_ended(s, c, NULL);
     /* only a reply that decoded as its type is kept: errors are never cached */
     double latency = clock_ms(s) - c->sent;
     bool valid = resolve_reply(s, c->future, c->req.prompt, c->req.out_type, rep.text, rep.text_len, c->pos);
     callstats_done(s->calls, c->req.prompt, latency, !valid);
     if (valid) {
       cache_put(s, c, &rep);
-      if (c->x) c->x->source = "network";
+      c->x->source = "network";
     }
     provider_reply_free(&rep);
     net_free(c);
@@ -478,6 +520,7 @@ static void net_done(Sched *s, HttpResponse *r) {
   snprintf(msg, sizeof msg, "%s `%s` failed on binding `%s`: %s", c->req.prompt >= 0 ? "prompt" : "a call of", name,
            s->img->models[c->req.model].name, c->last_error);
   callstats_done(s->calls, c->req.prompt, clock_ms(s) - c->sent, true);
+  call_ended(s, c, c->last_error);
   future_fail(&s->vm, c->future, msg, c->pos);
   net_free(c);
 }
@@ -520,7 +563,8 @@ static double rate_wait(Sched *s, const Event *e) {
 
 /* Start `e` now: take its slot and its rate tokens. */
 static void start_call(Sched *s, Event e) {
-  if (e.net && e.net->sent < 0) e.net->sent = clock_ms(s);
+  if (e.net && e.net->sent < 0) e.net->sent = e.net->x->start_ms = clock_ms(s);
+  if (e.x) e.x->start_ms = clock_ms(s);
   s->inflight_calls++;
   s->binding_inflight[e.binding]++;
   bucket_take(&s->rpm[e.binding], 1);
@@ -753,6 +797,8 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
 
   Exchange *x = xmalloc(sizeof *x);
   memset(x, 0, sizeof *x);
+  x->refs = 1; /* the trace's */
+  x->answered_by = binding;
   x->req.img = img;
   x->req.prompt = prompt;
   x->req.model = binding;
@@ -830,6 +876,7 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
     snprintf(seeded, sizeof seeded, "%s/%llu", x->key, (unsigned long long)t->seed);
     x->reply = mock_reply(&x->req, t->seed ? seeded : x->key, &x->len);
     mock_usage(&x->req, x->reply, &x->in_tok, &x->out_tok);
+    x->estimated = true;
     count_usage(s, prompt, binding, x->in_tok, x->out_tok, true);
   } else {
     /* a real provider: build the HTTP request now, so a missing key fails
@@ -852,9 +899,13 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
       c->future = e.future;
       e.future->obj.refs++;
       c->x = x;
-      x->pending = c;
+      x->refs++;
       e.net = c;
     }
+  }
+  if (!e.net) { /* completes as an event */
+    e.x = x;
+    x->refs++;
   }
   e.binding = binding;
   if (!e.failure) s->calls_issued++;
@@ -880,7 +931,7 @@ static Future *sched_call(void *ctx, Task *t, int32_t prompt, int32_t model, Val
   char line[512];
   snprintf(line, sizeof line, "{\"event\":\"%s\",\"name\":\"%s\",\"binding\":\"%s\",\"key\":\"%s\"}",
            p ? "prompt" : "judge", name, m->name, x->key);
-  task_trace(t, xstrdup(line), x, exchange_free);
+  task_trace(t, xstrdup(line), x, exchange_release);
   Future *result = e.future;
   issue_or_wait(s, e);
   return result;
@@ -948,6 +999,12 @@ static void complete(Sched *s, Event *e) {
   else valid = resolve_reply(s, e->future, e->prompt, e->out_type, e->reply, e->len, e->pos);
   if (!e->refused) /* offline replies take their simulated latency */
     callstats_done(s->calls, e->prompt, e->cached ? 0 : e->latency, !valid);
+  if (e->x) {
+    e->x->done = true;
+    e->x->end_ms = clock_ms(s);
+    e->x->attempts = e->cached || e->refused ? 0 : 1;
+    exchange_release(e->x);
+  }
   value_release(value_obj(V_FUTURE, &e->future->obj));
   free(e->reply);
   free(e->failure);
@@ -995,23 +1052,138 @@ static bool sched_context(void *ctx, uint32_t c, Value *out, char *err, size_t e
 static void sched_wake(void *ctx, Task *t) { rq_push(ctx, t); }
 static void sched_spawn(void *ctx, Task *t) { rq_push(ctx, t); }
 
+/* The trace fields of call `x` after its fixed part: the binding that
+ * answered and its model, where the reply came from, requests sent, tokens,
+ * cost, the error, and last (the only fields that vary with timing) when it
+ * started and ended on the run's clock. */
+static void call_fields(Sched *s, const Exchange *x, TextBuf *b) {
+  const ImgModel *m = &s->img->models[x->answered_by];
+  const char *source = call_source(x);
+  int64_t in_tok, out_tok;
+  billed(x, &in_tok, &out_tok);
+  JsonWriter w = {b, true}; /* members after the fixed part's */
+  jw_key(&w, "answered_by");
+  jw_cstring(&w, m->name);
+  jw_key(&w, "model");
+  jw_cstring(&w, m->model);
+  jw_key(&w, "source");
+  jw_cstring(&w, source);
+  jw_key(&w, "cached");
+  jw_bool(&w, !strcmp(source, "cache"));
+  jw_key(&w, "attempts");
+  jw_int(&w, x->attempts);
+  jw_key(&w, "input_tokens");
+  jw_int(&w, in_tok);
+  jw_key(&w, "output_tokens");
+  jw_int(&w, out_tok);
+  jw_key(&w, "cost_usd");
+  jw_real(&w, price(m, in_tok, out_tok));
+  if (x->error) {
+    jw_key(&w, "error");
+    jw_cstring(&w, x->error);
+  }
+  jw_key(&w, "start_ms"); /* to the microsecond */
+  jw_real(&w, round(x->start_ms * 1e3) / 1e3);
+  jw_key(&w, "end_ms");
+  jw_real(&w, x->done ? round(x->end_ms * 1e3) / 1e3 : -1);
+}
+
 /* Record call `x`, made by item `item` at trace position `at`, in the store (for `flowc why`). */
 static void record_call(Sched *s, uint64_t item, uint32_t at, const Exchange *x) {
   char err[512];
   const char *prompt = x->req.prompt >= 0 ? s->img->prompts[x->req.prompt].name : "judge";
-  StoreCall c = {item, at, prompt, x->key, x->pending ? "unread" : x->source ? x->source : "failed",
-                 x->stored ? NULL : x->parts, 0};
+  int64_t in_tok, out_tok;
+  billed(x, &in_tok, &out_tok);
+  StoreCall c = {item, at, prompt, x->key, call_source(x), x->stored ? NULL : x->parts, 0, in_tok, out_tok,
+                 price(&s->img->models[x->answered_by], in_tok, out_tok)};
   if (!store_run_call(s->store, s->run_id, &c, err, sizeof err)) fprintf(stderr, "%s: warning: %s\n", PROG(s->opt), err);
+}
+
+/* ---- --otlp ---- */
+
+/* A time on the run's clock (ms) in Unix ns. */
+static uint64_t span_ns(const Sched *s, double ms) { return s->start_ns + (uint64_t)(ms > 0 ? ms * 1e6 : 0); }
+
+/* Call `x` of item `item` (trace position `at`) as a span. */
+static void export_call(Sched *s, uint64_t item, uint32_t at, const Exchange *x) {
+  const ImgModel *m = &s->img->models[x->answered_by];
+  const ImgParams *p = &x->req.params;
+  OtlpCall c;
+  memset(&c, 0, sizeof c);
+  c.item = (int64_t)item;
+  c.seq = at;
+  c.start_ns = span_ns(s, x->start_ms);
+  c.end_ns = span_ns(s, x->done ? x->end_ms : clock_ms(s));
+  c.prompt = x->req.prompt >= 0 ? s->img->prompts[x->req.prompt].name : "judge";
+  c.binding = m->name;
+  c.provider = provider_name(m->provider);
+  c.model = m->model;
+  c.request_key = strcmp(x->key, "-") ? x->key : NULL;
+  c.error = x->error ? x->error : !x->done ? "its item ended before the reply came" : NULL;
+  c.error_type = c.error ? "_OTHER" : NULL;
+  c.cache_hit = x->source && !strcmp(x->source, "cache");
+  c.attempts = x->attempts;
+  c.has_usage = c.has_cost = true;
+  c.usage_estimated = x->estimated;
+  billed(x, &c.input_tokens, &c.output_tokens);
+  c.cost_usd = price(m, c.input_tokens, c.output_tokens);
+  c.has_temperature = p->set & PARAM_TEMPERATURE;
+  c.temperature = p->temperature;
+  c.has_max_tokens = p->set & PARAM_MAX_TOKENS;
+  c.max_tokens = p->max_tokens;
+  otlp_call_span(s->otlp, &c);
+}
+
+/* A committed item as a span. */
+static void export_item(Sched *s, const Slot *slot) {
+  OtlpItem it = {(int64_t)slot->item, slot->output ? "ok" : slot->skipped ? "skipped" : "failed",
+                 slot->output || slot->skipped ? NULL : slot->error, span_ns(s, slot->start_ms),
+                 span_ns(s, clock_ms(s))};
+  otlp_item_span(s->otlp, &it);
+}
+
+/* Open the exporter: $OTEL_SERVICE_NAME, and headers from
+ * $OTEL_EXPORTER_OTLP_TRACES_HEADERS or $OTEL_EXPORTER_OTLP_HEADERS. */
+static bool open_otlp(Sched *s, const RunOptions *opt) {
+  char err[1024];
+  const char *headers = getenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS");
+  if (!headers) headers = getenv("OTEL_EXPORTER_OTLP_HEADERS");
+  if (!s->store) store_new_run_id("-", opt->argv_json ? opt->argv_json : "[]", s->run_id);
+  OtlpOptions o = {opt->otlp, getenv("OTEL_SERVICE_NAME"), s->run_id, headers, getenv("FLOW_CA_BUNDLE"), 0, 0};
+  if (!(s->otlp = otlp_open(&o, err, sizeof err))) fprintf(stderr, "%s: error: --otlp: %s\n", PROG(opt), err);
+  return s->otlp != NULL;
+}
+
+/* The run's own span, then every span still buffered; a failed export is a warning. */
+static void close_otlp(Sched *s, const char *status, const char *why) {
+  char err[1024], hash[65];
+  const char *slash = s->opt->program ? strrchr(s->opt->program, '/') : NULL;
+  for (int i = 0; i < 32; i++) snprintf(hash + 2 * i, 3, "%02x", s->img->hash[i]);
+  OtlpRun r = {slash ? slash + 1 : PROG(s->opt), hash, status, why, s->start_ns, otlp_now_ns(),
+               (int64_t)s->ok, (int64_t)s->failed};
+  otlp_run_span(s->otlp, &r);
+  if (!otlp_close(s->otlp, err, sizeof err)) fprintf(stderr, "%s: warning: %s\n", PROG(s->opt), err);
+  s->otlp = NULL;
 }
 
 /* Write one trace event (and its nested loop events) for item `item`. */
 static void write_trace(Sched *s, uint64_t item, TraceEvent *ev, uint32_t n, uint64_t *seq) {
   for (uint32_t i = 0; i < n; i++) {
     uint64_t at = ev[i].line ? (*seq)++ : 0;
-    if (ev[i].line && s->trace)
-      fprintf(s->trace, "{\"item\":%llu,\"seq\":%llu,%s\n", (unsigned long long)item, (unsigned long long)at,
-              ev[i].line + 1);
+    if (ev[i].line && s->trace) {
+      const char *line = ev[i].line + 1;
+      if (ev[i].data) { /* a call: its fixed part, then what happened to it */
+        TextBuf b = {0};
+        tb_put(&b, line, strlen(line) - 1);
+        call_fields(s, ev[i].data, &b);
+        fprintf(s->trace, "{\"item\":%llu,\"seq\":%llu,%s}\n", (unsigned long long)item, (unsigned long long)at, b.data);
+        free(b.data);
+      } else {
+        fprintf(s->trace, "{\"item\":%llu,\"seq\":%llu,%s\n", (unsigned long long)item, (unsigned long long)at, line);
+      }
+    }
     if (ev[i].data && s->store) record_call(s, item, (uint32_t)at, ev[i].data);
+    if (ev[i].data && s->otlp) export_call(s, item, (uint32_t)at, ev[i].data);
     if (ev[i].outcome) {
       evalstats_add(s->stats, item, ev[i].outcome);
       if (s->trace) {
@@ -1040,6 +1212,7 @@ static void commit(Sched *s) {
     if (slot->state != SLOT_DONE || slot->item != s->next_commit) return;
     uint64_t seq = 0;
     write_trace(s, slot->item, slot->trace, slot->ntrace, &seq);
+    if (s->otlp) export_item(s, slot);
     if (s->store) { /* the item's result, for `flowc runs diff` */
       char err[512];
       if (!store_item(s->store, s->run_id, slot->item, slot->output, slot->output ? NULL : slot->error, err,
@@ -1202,6 +1375,7 @@ static void admit(Sched *s) {
       continue;
     }
     slot->state = SLOT_RUNNING;
+    slot->start_ms = clock_ms(s);
     slot->task = vm_task_new(&s->vm, mf->fn, args, mf->nparams, item);
     free(args);
     rq_push(s, slot->task);
@@ -1288,6 +1462,7 @@ static bool open_store(Sched *s, const Image *img, const RunOptions *opt) {
 static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
   struct TestRun *test = s->test; /* the only field a caller sets first */
   memset(s, 0, sizeof *s);
+  s->start_ns = otlp_now_ns();
   s->test = test;
   s->img = img;
   s->opt = opt;
@@ -1365,6 +1540,7 @@ static bool setup(Sched *s, const Image *img, const RunOptions *opt) {
   if (opt->trace && !(s->trace = open_out(opt, opt->trace, "trace"))) return false;
   if (opt->report && !(s->report = open_out(opt, opt->report, "report"))) return false;
   if (opt->store && !open_store(s, img, opt)) return false;
+  if (opt->otlp && !open_otlp(s, opt)) return false;
   if (s->report) evalstats_set_report(s->stats, s->report);
   if (opt->replay && !(s->replay = cassette_open_replay(opt->replay, err, sizeof err))) {
     fprintf(stderr, "%s: error: %s\n", PROG(opt), err);
@@ -1387,6 +1563,7 @@ static void net_abandon(void *user) { net_free(user); }
 static void event_free(Event *e) {
   if (e->future) value_release(value_obj(V_FUTURE, &e->future->obj));
   if (e->net) net_free(e->net);
+  exchange_release(e->x);
   free(e->reply);
   free(e->failure);
 }
@@ -1437,6 +1614,8 @@ static void teardown(Sched *s) {
   evalstats_free(s->stats);
   cassette_close(s->replay);
   cassette_close(s->record);
+  char err[8];
+  otlp_close(s->otlp, err, sizeof err); /* a run that could not start: nothing to send */
 }
 
 /* --metrics: calls, retries, latencies, tokens and cost per prompt and for the run. */
@@ -1545,10 +1724,11 @@ int run_image(const Image *img, const RunOptions *opt) {
   if (opt->metrics) write_metrics(&s, opt->metrics);
   callstats_print(s.calls, stderr, PROG(opt));
   evalstats_print(s.stats, stderr, PROG(opt));
+  const char *how = status == RUN_OK ? "ok" : status == RUN_BUDGET ? "budget" : s.stop && !s.failed ? "stopped"
+                                                                                                : "failed";
+  if (s.otlp) close_otlp(&s, how, status == RUN_BUDGET ? s.budget_why : NULL);
   if (s.store) {
     char err[512];
-    const char *how = status == RUN_OK ? "ok" : status == RUN_BUDGET ? "budget" : s.stop && !s.failed ? "stopped"
-                                                                                                  : "failed";
     OutcomeSink sink = {s.store, s.run_id, true};
     evalstats_each(s.stats, store_outcome, &sink);
     if (!store_run_end(s.store, s.run_id, how, s.ok, s.failed, err, sizeof err))

@@ -48,6 +48,7 @@ typedef struct RunOptions {
   const struct ContextFile *files; /* a built executable's context files (context.h), sorted; NULL: read the disk */
   const char *store;      /* the run store's path (store.h), or NULL for none */
   RunCache cache;         /* --cache rw (default), ro or off */
+  const char *otlp;       /* --otlp URL: an OTLP/HTTP collector for the run's spans, or NULL */
   bool explain_cache;     /* --explain-cache: why each call was or was not a cache hit, at the end (stderr) */
   const char *argv_json;  /* the command line as a JSON array, recorded with the run (for --resume) */
   const char *cwd;        /* the folder it ran in */

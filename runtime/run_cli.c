@@ -34,6 +34,7 @@ const CliOpt run_cli_opts[RUN_NFLAGS] = {
     [RUN_CACHE] = {"--cache", "MODE", run_cli_cache_modes, "rw: use and fill the cache (default); ro: use it; off: neither"},
     [RUN_RESUME] = {"--resume", "ID|last", NULL, "run a recorded run again, its stored calls served from the cache"},
     [RUN_EXPLAIN_CACHE] = {"--explain-cache", NULL, NULL, "at the end, say why each call was or was not served from the cache"},
+    [RUN_OTLP] = {"--otlp", "URL", NULL, "export the run as OpenTelemetry spans over OTLP/HTTP JSON (docs/tracing.md)"},
     [RUN_PROGRESS] = {"--progress", NULL, NULL, "show progress on stderr even when it is not a terminal (a line per update)"},
 };
 
@@ -103,6 +104,7 @@ bool run_cli_options(const CliArgs *a, RunCli *rc, char *err, size_t errlen) {
   opt->report = v[RUN_REPORT];
   opt->explain_cache = v[RUN_EXPLAIN_CACHE] != NULL;
   opt->progress = v[RUN_PROGRESS] != NULL;
+  opt->otlp = v[RUN_OTLP];
   opt->cache = !v[RUN_CACHE] || !strcmp(v[RUN_CACHE], "rw") ? RUN_CACHE_RW
                : !strcmp(v[RUN_CACHE], "ro")                ? RUN_CACHE_RO
                                                             : RUN_CACHE_OFF;

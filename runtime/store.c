@@ -78,7 +78,8 @@ static const char SCHEMA_V2[] =
     " PRIMARY KEY(run, kind, name));"
     "CREATE TABLE items(run TEXT NOT NULL, item INTEGER NOT NULL, output TEXT, error TEXT, PRIMARY KEY(run, item));"
     "CREATE TABLE run_calls(run TEXT NOT NULL, item INTEGER NOT NULL, seq INTEGER NOT NULL, prompt TEXT NOT NULL,"
-    " key TEXT NOT NULL, source TEXT NOT NULL, parts TEXT, PRIMARY KEY(run, item, seq));"
+    " key TEXT NOT NULL, source TEXT NOT NULL, parts TEXT, input_tokens INTEGER NOT NULL DEFAULT 0,"
+    " output_tokens INTEGER NOT NULL DEFAULT 0, cost_usd REAL NOT NULL DEFAULT 0, PRIMARY KEY(run, item, seq));"
     "ALTER TABLE calls ADD COLUMN parts TEXT;"
     "CREATE TABLE run_outcomes(run TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, runs INTEGER NOT NULL,"
     " passed INTEGER NOT NULL, PRIMARY KEY(run, kind, name));";
@@ -205,9 +206,8 @@ static double now_s(void) {
 
 /* ---- runs ------------------------------------------------------------------------------------ */
 
-bool store_run_begin(Store *st, const char *program_hash, const char *program, const char *argv_json,
-                     const char *cwd, char id[17], char *err, size_t errlen) {
-  /* an id unique enough for one project's history: time, process, and the arguments */
+void store_new_run_id(const char *program_hash, const char *argv_json, char id[17]) {
+  /* unique enough for one project's history: time, process, and the arguments */
   char seed[512], hex[65];
   unsigned char digest[32];
   snprintf(seed, sizeof seed, "%.6f/%ld/%s/%.200s", now_s(), (long)getpid(), program_hash, argv_json);
@@ -215,6 +215,11 @@ bool store_run_begin(Store *st, const char *program_hash, const char *program, c
   sha256_hex(digest, hex);
   memcpy(id, hex, 16);
   id[16] = '\0';
+}
+
+bool store_run_begin(Store *st, const char *program_hash, const char *program, const char *argv_json,
+                     const char *cwd, char id[17], char *err, size_t errlen) {
+  store_new_run_id(program_hash, argv_json, id);
   sqlite3_stmt *q;
   if (sqlite3_prepare_v2(st->db, "INSERT INTO runs(id, program_hash, argv, cwd, started, status, program) "
                          "VALUES(?, ?, ?, ?, ?, 'running', ?)", -1, &q, NULL) != SQLITE_OK)
@@ -548,8 +553,8 @@ bool store_run_outcomes_each(Store *st, const char *run,
 
 bool store_run_call(Store *st, const char *run, const StoreCall *c, char *err, size_t errlen) {
   if (!batch_write(st, err, errlen) ||
-      !prepared(st, &st->call_put, "INSERT OR REPLACE INTO run_calls(run, item, seq, prompt, key, source, parts) "
-                "VALUES(?, ?, ?, ?, ?, ?, ?)", "recording a call", err, errlen))
+      !prepared(st, &st->call_put, "INSERT OR REPLACE INTO run_calls(run, item, seq, prompt, key, source, parts, "
+                "input_tokens, output_tokens, cost_usd) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "recording a call", err, errlen))
     return false;
   sqlite3_stmt *q = st->call_put;
   sqlite3_bind_text(q, 1, run, -1, SQLITE_STATIC);
@@ -560,6 +565,9 @@ bool store_run_call(Store *st, const char *run, const StoreCall *c, char *err, s
   sqlite3_bind_text(q, 6, c->source, -1, SQLITE_STATIC);
   if (c->parts) sqlite3_bind_text(q, 7, c->parts, -1, SQLITE_STATIC);
   else sqlite3_bind_null(q, 7);
+  sqlite3_bind_int64(q, 8, c->input_tokens);
+  sqlite3_bind_int64(q, 9, c->output_tokens);
+  sqlite3_bind_double(q, 10, c->cost_usd);
   int rc = sqlite3_step(q);
   sqlite3_reset(q);
   return rc == SQLITE_DONE || fail_db(st, "recording a call", err, errlen);
@@ -578,9 +586,28 @@ bool store_run_calls_each(Store *st, const char *run, void (*each)(void *ctx, co
     StoreCall c = {(uint64_t)sqlite3_column_int64(q, 0), (uint32_t)sqlite3_column_int64(q, 1),
                    (const char *)sqlite3_column_text(q, 2), (const char *)sqlite3_column_text(q, 3),
                    (const char *)sqlite3_column_text(q, 4), (const char *)sqlite3_column_text(q, 5),
-                   sqlite3_column_type(q, 6) == SQLITE_NULL ? 0 : sqlite3_column_double(q, 6)};
+                   sqlite3_column_type(q, 6) == SQLITE_NULL ? 0 : sqlite3_column_double(q, 6), 0, 0, 0};
     each(ctx, &c);
   }
   sqlite3_finalize(q);
   return rc == SQLITE_DONE || fail_db(st, "reading a run's calls", err, errlen);
+}
+
+bool store_run_usage_each(Store *st, const char *run, void (*each)(void *ctx, const StoreUsage *u), void *ctx,
+                          char *err, size_t errlen) {
+  sqlite3_stmt *q;
+  if (sqlite3_prepare_v2(st->db, "SELECT prompt, count(*), sum(source = 'cache'), sum(input_tokens), "
+                         "sum(output_tokens), sum(cost_usd) FROM run_calls WHERE run = ? GROUP BY prompt ORDER BY "
+                         "prompt", -1, &q, NULL) != SQLITE_OK)
+    return fail_db(st, "reading a run's usage", err, errlen);
+  sqlite3_bind_text(q, 1, run, -1, SQLITE_STATIC);
+  int rc;
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    StoreUsage u = {(const char *)sqlite3_column_text(q, 0), (uint64_t)sqlite3_column_int64(q, 1),
+                    (uint64_t)sqlite3_column_int64(q, 2), sqlite3_column_int64(q, 3), sqlite3_column_int64(q, 4),
+                    sqlite3_column_double(q, 5)};
+    each(ctx, &u);
+  }
+  sqlite3_finalize(q);
+  return rc == SQLITE_DONE || fail_db(st, "reading a run's usage", err, errlen);
 }

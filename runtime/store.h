@@ -30,6 +30,8 @@ bool store_flush_older(Store *st, double ms, char *err, size_t errlen);
 
 /* ---- runs ---- */
 
+/* A new run id (16 hex digits) from the time, the process and the arguments. */
+void store_new_run_id(const char *program_hash, const char *argv_json, char id[17]);
 /* Record a run starting: its program's content hash (hex) and file, its
  * command line as a JSON array of strings, and the folder it ran in. Writes
  * its new id (16 hex digits) to id. */
@@ -104,10 +106,24 @@ typedef struct StoreCall {
   uint32_t seq;
   const char *prompt, *key, *source, *parts;
   double cached_at;         /* when its reply entered the cache (Unix seconds); 0: not cached now */
+  int64_t input_tokens, output_tokens; /* over its attempts (written, not read back by store_run_calls_each) */
+  double cost_usd;
 } StoreCall;
 bool store_run_call(Store *st, const char *run, const StoreCall *c, char *err, size_t errlen);
 /* Call `each` with every call of run `run`, in item and trace order. */
 bool store_run_calls_each(Store *st, const char *run, void (*each)(void *ctx, const StoreCall *c), void *ctx,
+                          char *err, size_t errlen);
+
+/* A run's calls of one prompt, summed: how many, how many from the cache,
+ * tokens and cost. */
+typedef struct StoreUsage {
+  const char *prompt;
+  uint64_t calls, cached;
+  int64_t input_tokens, output_tokens;
+  double cost_usd;
+} StoreUsage;
+/* Call `each` with the usage of every prompt of run `run`, by prompt name. */
+bool store_run_usage_each(Store *st, const char *run, void (*each)(void *ctx, const StoreUsage *u), void *ctx,
                           char *err, size_t errlen);
 
 /* ---- the model-call cache ---- */

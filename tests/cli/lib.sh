@@ -84,3 +84,13 @@ flow main(x: T) -> string {
   let unused = 1
   yield x.a
 }'
+
+# same_logical A B: files A and B are byte-identical once each trace line's
+# timing fields (start_ms, end_ms: the only fields that vary with
+# scheduling, docs/determinism.md) are removed.
+logical_trace() { sed -E 's/,"start_ms":[^,]*,"end_ms":[^,}]*\}$/}/' "$1"; }
+same_logical() {
+  logical_trace "$1" > "$TMP/.logical.a"
+  logical_trace "$2" > "$TMP/.logical.b"
+  cmp -s "$TMP/.logical.a" "$TMP/.logical.b"
+}

@@ -21,7 +21,7 @@ for flow in "$ROOT"/examples/*/*.flow; do
       run_dir="$TMP/$name.$seed.$conc"
       "$FLOWC" run "$flow" --mock --keep-going --input "$input" --seed "$seed" --concurrency "$conc" \
         --output "$run_dir.out" --errors "$run_dir.err" --trace "$run_dir.trace" 2>/dev/null
-      if cmp -s "$ref.out" "$run_dir.out" && cmp -s "$ref.err" "$run_dir.err" && cmp -s "$ref.trace" "$run_dir.trace"; then
+      if cmp -s "$ref.out" "$run_dir.out" && cmp -s "$ref.err" "$run_dir.err" && same_logical "$ref.trace" "$run_dir.trace"; then
         pass
       else
         fails=$((fails + 1))

@@ -59,6 +59,10 @@ expect_contains out "  10 changed, 0 unchanged" "every item's output changed (th
 expect_contains out "      score: 0.9 -> 0.94" "an item's changed field, old and new"
 expect_contains out "check v.score >= 0.9 (p.flow:" "the check is listed"
 expect_contains out "60.0% of 10    ->  40.0% of 10     -20.0 points" "the pass-rate change"
+expect_contains out "model calls (A -> B)" "the usage section"
+if grep -Eq "^  rate +10 calls +0 cached +[0-9]+/[0-9]+ tok +[0-9.]+ USD  ->     10 calls" "$TMP/out"; then pass; else
+  fail "the prompt's calls, tokens and cost in both runs"; fi
+expect_contains out "  total    " "a total row"
 
 run "$FLOWC" run p.flow --input in.jsonl --store s.db
 run "$FLOWC" runs diff --store s.db

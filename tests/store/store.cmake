@@ -1,4 +1,4 @@
-# store.cmake - the run store: cache, runs, damaged files, kill -9 and resume, runs diff, why.
+# store.cmake - the run store: cache, runs, damaged files, kill -9 and resume, runs diff, why, traces.
 if(FLOW_SANITIZE)
   set(FLOW_KILL_POINTS 10)
 else()
@@ -11,3 +11,5 @@ add_test(NAME store.runs_diff COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/diff.sh $<TAR
 set_tests_properties(store.runs_diff PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed")
 add_test(NAME store.why COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/why.sh $<TARGET_FILE:flowc> $<TARGET_FILE:flow_mockserver>)
 set_tests_properties(store.why PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed" TIMEOUT 300)
+add_test(NAME store.tracing COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/tracing.sh $<TARGET_FILE:flowc> $<TARGET_FILE:flow_mockserver>)
+set_tests_properties(store.tracing PROPERTIES PASS_REGULAR_EXPRESSION " passed, 0 failed" TIMEOUT 300)
