@@ -1614,7 +1614,7 @@ static void teardown(Sched *s) {
   evalstats_free(s->stats);
   cassette_close(s->replay);
   cassette_close(s->record);
-  char err[8];
+  char err[256];
   otlp_close(s->otlp, err, sizeof err); /* a run that could not start: nothing to send */
 }
 
