@@ -744,8 +744,14 @@ static int cmd_runs(const Command *cmd, const ParsedArgs *args) {
   bool list = args->npos == 1 && !strcmp(verb, "list");
   bool show = args->npos == 2 && !strcmp(verb, "show");
   bool diff = args->npos >= 1 && args->npos <= 3 && !strcmp(verb, "diff");
-  if (!list && !show && !diff)
-    return usage_error(cmd, "'flowc runs' expects `list`, `show ID` or `diff [A [B]]`, found %s",
+  bool prune = args->npos == 2 && !strcmp(verb, "prune");
+  char *end = NULL;
+  unsigned long keep = prune ? strtoul(args->pos[1], &end, 10) : 0;
+  if (prune && (*args->pos[1] < '0' || *args->pos[1] > '9' || *end || keep > 1000000))
+    return usage_error(cmd, "'flowc runs prune' expects how many runs to keep (0 to 1000000), found '%s'",
+                       args->pos[1]);
+  if (!list && !show && !diff && !prune)
+    return usage_error(cmd, "'flowc runs' expects `list`, `show ID`, `diff [A [B]]` or `prune KEEP`, found %s",
                        args->npos ? args->pos[0] : "nothing");
   Store *st = open_store_arg(args);
   if (!st) return EXIT_USAGE;
@@ -755,6 +761,10 @@ static int cmd_runs(const Command *cmd, const ParsedArgs *args) {
     ok = store_runs_each(st, 0, print_run_line, stdout, err, sizeof err);
   } else if (diff) {
     ok = runs_diff_args(st, args, err, sizeof err);
+  } else if (prune) {
+    uint64_t n;
+    if ((ok = store_runs_prune(st, (uint32_t)keep, &n, err, sizeof err)))
+      printf("runs: %llu removed, the latest %lu kept (the cache is unchanged)\n", (unsigned long long)n, keep);
   } else {
     StoreRun r;
     if ((ok = store_run_get(st, args->pos[1], &r, err, sizeof err))) {
@@ -858,7 +868,8 @@ static const Command commands[] = {
      "`stats` prints how many replies the run store caches, per prompt; `clear` drops\n"
      "them all, or those of one prompt.\n",
      store_opts, sizeof store_opts / sizeof store_opts[0], cmd_cache},
-    {"runs", "list, show or compare recorded runs", "flowc runs list|show RUN|diff [A [B]] [--store PATH]",
+    {"runs", "list, show, compare or prune recorded runs",
+     "flowc runs list|show RUN|diff [A [B]]|prune KEEP [--store PATH]",
      "The runs the store recorded: id, start, status, items done and failed, and\n"
      "the program's content hash; `show` adds the folder and command line\n"
      "(what `flowc run --resume ID` runs again). `diff` compares run A with run B:\n"
@@ -866,7 +877,8 @@ static const Command commands[] = {
      "diff), the items whose output changed (field by field), and each eval's and\n"
      "check's pass rate. B defaults to the latest run, A to the run of the same\n"
      "program before B. RUN is an id, a unique prefix of it (4+ digits), `last`\n"
-     "or `last~N` (N runs before the latest).\n",
+     "or `last~N` (N runs before the latest). `prune KEEP` forgets every finished\n"
+     "run but the latest KEEP (the model-call cache stays).\n",
      store_opts, sizeof store_opts / sizeof store_opts[0], cmd_runs},
     {"why", "say why calls were or were not served from the cache", "flowc why FILE [RUN] [--store PATH]",
      "For the latest recorded run of program FILE (or RUN), each prompt's calls\n"

@@ -611,3 +611,21 @@ bool store_run_usage_each(Store *st, const char *run, void (*each)(void *ctx, co
   sqlite3_finalize(q);
   return rc == SQLITE_DONE || fail_db(st, "reading a run's usage", err, errlen);
 }
+
+bool store_runs_prune(Store *st, uint32_t keep, uint64_t *removed, char *err, size_t errlen) {
+  char sql[1024];
+  *removed = 0;
+  snprintf(sql, sizeof sql, "DELETE FROM runs WHERE status != 'running' AND id NOT IN (SELECT id FROM runs" RUN_ORDER
+           " LIMIT %u)", keep);
+  if (!store_flush(st, err, errlen) || !exec(st, "BEGIN IMMEDIATE", "pruning its runs", err, errlen)) return false;
+  bool ok = exec(st, sql, "pruning its runs", err, errlen);
+  *removed = ok ? (uint64_t)sqlite3_changes(st->db) : 0;
+  /* what the removed runs kept; the definitions no run uses any more */
+  ok = ok && exec(st, "DELETE FROM items WHERE run NOT IN (SELECT id FROM runs);"
+                  "DELETE FROM run_calls WHERE run NOT IN (SELECT id FROM runs);"
+                  "DELETE FROM run_outcomes WHERE run NOT IN (SELECT id FROM runs);"
+                  "DELETE FROM run_defs WHERE run NOT IN (SELECT id FROM runs);"
+                  "DELETE FROM defs WHERE hash NOT IN (SELECT hash FROM run_defs);",
+                  "pruning its runs", err, errlen);
+  return exec(st, ok ? "COMMIT" : "ROLLBACK", "pruning its runs", err, errlen) && ok;
+}

@@ -60,6 +60,10 @@ bool store_run_get(Store *st, const char *id, StoreRun *out, char *err, size_t e
 bool store_run_latest(Store *st, const char *program, const StoreRun *before, StoreRun *out, char *err,
                       size_t errlen);
 void store_run_free(StoreRun *r);
+/* Forget every finished run but the latest `keep`, with their items, calls,
+ * pass rates and the definitions no kept run uses; the cache stays.
+ * *removed: how many runs went. */
+bool store_runs_prune(Store *st, uint32_t keep, uint64_t *removed, char *err, size_t errlen);
 /* Call `each` for every run, newest first (at most `limit`; 0: all). */
 bool store_runs_each(Store *st, uint32_t limit, void (*each)(void *ctx, const StoreRun *r), void *ctx, char *err,
                      size_t errlen);

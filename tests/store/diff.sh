@@ -3,7 +3,8 @@
 # folded), every item whose output changed field by field, and the checks'
 # pass-rate change; identical runs show no change; A and B default to the
 # latest run and the previous run of the same program; ids by prefix,
-# `last~N`; bad ids and a missing earlier run are errors that say so; a store
+# `last~N`; bad ids and a missing earlier run are errors that say so; prune
+# keeps the latest runs and drops what the others kept; a store
 # written with schema version 1 is migrated and its runs kept.
 # Usage: sh diff.sh FLOWC
 . "$(dirname "$0")/../cli/lib.sh" "$1"
@@ -89,6 +90,20 @@ sed 's/Rate:/Score:/' p.flow > q.flow
 run "$FLOWC" run q.flow --input in.jsonl --store s.db
 run "$FLOWC" runs diff --store s.db
 expect_contains err "expected an earlier run of $TMP/q.flow" "runs are paired by program file"
+
+# prune: the latest runs kept, the rest forgotten with what they kept
+run "$FLOWC" runs prune 2 --store s.db
+expect_status 0 "flowc runs prune"
+expect_contains out "runs: 2 removed, the latest 2 kept" "the runs removed are counted"
+n=$("$FLOWC" runs list --store s.db | wc -l)
+if [ "$n" = 2 ]; then pass; else fail "two runs left, found $n"; fi
+left=$("$PYTHON" -c 'import sqlite3; c = sqlite3.connect("s.db"); print(*[c.execute("select count(distinct run) from " + t).fetchone()[0] for t in ("items", "run_calls", "run_defs", "run_outcomes")])')
+if [ "$left" = "2 2 2 2" ]; then pass; else fail "only the kept runs' rows are left, found $left"; fi
+run "$FLOWC" runs diff last~1 last --store s.db
+expect_status 0 "the kept runs still compare"
+run "$FLOWC" runs prune x --store s.db
+expect_status 2 "prune without a number"
+expect_contains err "expects how many runs to keep (0 to 1000000), found 'x'" "the bad count is named"
 
 # a store written by schema version 1: migrated, its run kept
 "$PYTHON" - <<'PY'
