@@ -1,8 +1,10 @@
-"""benchlib.py - what the benchmarks share: the loopback mock of the OpenAI
-API they measure against. It is the peers' C mock
+"""benchlib.py - what the benchmarks share: their common flags, writing a
+program into their scratch folder, and the loopback mock of the OpenAI API
+they measure against. It is the peers' C mock
 (shared/bench/peers/mock/mock_openai.c, built into the benchmark's folder)
 when it is there, so the figures compare with shared/bench/peers/results.md,
 else the project's own flow_mockserver."""
+import argparse
 import os
 import socket
 import subprocess
@@ -12,6 +14,29 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PEER_MOCK = os.path.join(ROOT, "..", "shared", "bench", "peers", "mock", "mock_openai.c")
+
+
+def bench_args(runs, more=None):
+    """The flags every benchmark takes (--flowc, --runs, --json, --strict),
+    plus those `more(parser)` adds; args.flowc comes back absolute."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--flowc", default=os.environ.get("FLOWC", os.path.join(ROOT, "build", "flowc")))
+    if more:
+        more(ap)
+    ap.add_argument("--runs", type=int, default=runs)
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = ap.parse_args()
+    args.flowc = os.path.abspath(args.flowc)
+    return args
+
+
+def write_file(folder, name, text):
+    """Write `text` to folder/name; returns the path."""
+    path = os.path.join(folder, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
 
 
 def free_port():

@@ -12,7 +12,6 @@ running a trivial program once; hello, that of one making one model call.
 Targets: native >= 5x the VM on the flow; start-up to the first request
 (hello) <= 5 ms. Usage: native_bench.py [--flowc PATH] [--runs N] [--json] [--strict]
 """
-import argparse
 import json
 import os
 import statistics
@@ -21,7 +20,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import start_mock
+from benchlib import bench_args, write_file, start_mock
 
 HEAVY = """type In { xs: int[] }
 /// List processing and string building over every element.
@@ -61,22 +60,13 @@ def wall(cmd, runs):
 
 
 def main():
-    here = os.path.dirname(os.path.abspath(__file__))
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--flowc", default=os.environ.get("FLOWC", os.path.join(here, "..", "build", "flowc")))
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--json", action="store_true")
-    ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    args = ap.parse_args()
-    flowc = os.path.abspath(args.flowc)
+    args = bench_args(5)
+    flowc = args.flowc
     n = 1_000_000
     out = {}
     with tempfile.TemporaryDirectory() as d:
         def path(name, text):
-            p = os.path.join(d, name)
-            with open(p, "w") as f:
-                f.write(text)
-            return p
+            return write_file(d, name, text)
         heavy, read_only, trivial = path("heavy.flow", HEAVY), path("read.flow", READ_ONLY), path("trivial.flow", TRIVIAL)
         items = path("items.jsonl", json.dumps({"xs": list(range(n))}) + "\n")
         builds = []

@@ -16,7 +16,6 @@ the peak over a run with one call in flight, divided by the extra calls),
 and the TCP connections the mock accepted. Usage: net_bench.py [--flowc PATH] [--calls N]
 [--concurrency C] [--runs R] [--json] [--strict]
 """
-import argparse
 import json
 import os
 import re
@@ -28,7 +27,7 @@ import tempfile
 import time
 import urllib.request
 
-from benchlib import start_mock
+from benchlib import bench_args, start_mock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -104,15 +103,11 @@ def run_bare_curl(workdir, port, n, conc):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--flowc", default=os.environ.get("FLOWC", os.path.join(ROOT, "build", "flowc")))
-    ap.add_argument("--calls", type=int, default=20000)
-    ap.add_argument("--concurrency", type=int, default=256)
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--json", action="store_true")
-    ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    args = ap.parse_args()
-    flowc = os.path.abspath(args.flowc)
+    def more(a):
+        a.add_argument("--calls", type=int, default=20000)
+        a.add_argument("--concurrency", type=int, default=256)
+    args = bench_args(3, more)
+    flowc = args.flowc
     n, c = args.calls, args.concurrency
     results = {}
     with tempfile.TemporaryDirectory() as d:

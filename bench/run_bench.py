@@ -12,7 +12,6 @@ Each runs --runs times (default 5); the script prints medians, and peak RSS
 from os.wait4. Usage: run_bench.py [--flowc PATH] [--runs N] [--json] [--strict]
 (--strict: exit 1 when a target is missed)
 """
-import argparse
 import json
 import os
 import statistics
@@ -20,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from benchlib import bench_args, write_file
 
 PURE = """type In { xs: int[] }
 flow main(i: In) -> int {
@@ -80,21 +81,12 @@ def median_run(cmd, runs):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    here = os.path.dirname(os.path.abspath(__file__))
-    ap.add_argument("--flowc", default=os.environ.get("FLOWC", os.path.join(here, "..", "build", "flowc")))
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--json", action="store_true")
-    ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    args = ap.parse_args()
-    flowc = os.path.abspath(args.flowc)
+    args = bench_args(5)
+    flowc = args.flowc
     out = {}
     with tempfile.TemporaryDirectory() as d:
         def path(name, text):
-            p = os.path.join(d, name)
-            with open(p, "w") as f:
-                f.write(text)
-            return p
+            return write_file(d, name, text)
 
         # (a) pure steps
         n = 1_000_000

@@ -6,7 +6,6 @@ and a fully cached rerun of 100,000 calls (every reply from the store: calls
 per second). Targets: <= 20 us per call; >= 100,000 calls/s. Medians of
 --runs runs. Usage: store_bench.py [--flowc PATH] [--runs N] [--json] [--strict]
 """
-import argparse
 import json
 import os
 import statistics
@@ -15,7 +14,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import start_mock
+from benchlib import bench_args, start_mock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -41,13 +40,8 @@ def run(cmd):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--flowc", default=os.environ.get("FLOWC", os.path.join(HERE, "..", "build", "flowc")))
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--json", action="store_true")
-    ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    args = ap.parse_args()
-    flowc = os.path.abspath(args.flowc)
+    args = bench_args(3)
+    flowc = args.flowc
     env = dict(os.environ)
     env.pop("FLOW_STORE", None)
     os.environ.clear()
