@@ -16,6 +16,7 @@
 
 #include "arena.h"
 #include "curl_api.h"
+#include "url.h"
 
 /* ---- allow-list entries ------------------------------------------------- */
 
@@ -64,19 +65,6 @@ static bool parse_ip(const char *s, size_t n, int family, unsigned char addr[16]
   return inet_pton(family, buf, addr) == 1;
 }
 
-/* A port number, 1 to 65535, in decimal digits only. */
-static bool parse_port(const char *s, unsigned *port) {
-  unsigned long v = 0;
-  if (!*s) return false;
-  for (; *s; s++) {
-    if (!isdigit((unsigned char)*s) || v > 65535) return false;
-    v = v * 10 + (unsigned long)(*s - '0');
-  }
-  if (v == 0 || v > 65535) return false;
-  *port = (unsigned)v;
-  return true;
-}
-
 /* The host part of [host] (n bytes: a bracketed IPv6 address, an IPv4
  * address, "*." and a name, or a name) into [e]; false with the reason. */
 static bool parse_host_part(const char *host, size_t n, Entry *e, const char **why) {
@@ -118,33 +106,26 @@ static bool parse_host_part(const char *host, size_t n, Entry *e, const char **w
 /* [entry] into [e]; false with the reason in [why]. */
 static bool parse_entry(const char *entry, Entry *e, const char **why) {
   memset(e, 0, sizeof *e);
-  size_t n = strlen(entry);
-  const char *colon = NULL;
   if (strstr(entry, "://")) {
     *why = "expected a host without a scheme (docs.example.com, not https://docs.example.com)";
     return false;
   }
-  if (entry[0] == '[') {
-    const char *close = strchr(entry, ']');
-    if (close && close[1] && close[1] != ':') {
-      *why = "expected `:port` or nothing after `]`";
-      return false;
-    }
-    if (close && close[1] == ':') colon = close + 1;
-  } else {
-    colon = strchr(entry, ':');
-    if (colon && strchr(colon + 1, ':')) {
-      *why = "expected an IPv6 address in brackets ([::1], [::1]:8443)";
-      return false;
-    }
+  HostPort hp;
+  const char *problem = url_host_port(entry, strlen(entry), &hp);
+  if (problem && hp.host) { /* something after `]` but a port */
+    *why = problem;
+    return false;
   }
-  if (colon) {
-    if (!parse_port(colon + 1, &e->port)) {
-      *why = "expected a port from 1 to 65535 after `:`";
-      return false;
-    }
-    n = (size_t)(colon - entry);
+  if (!hp.bracketed && hp.port && memchr(hp.port, ':', hp.port_len)) {
+    *why = "expected an IPv6 address in brackets ([::1], [::1]:8443)";
+    return false;
   }
+  if (hp.port && !url_port(hp.port, hp.port_len, &e->port)) {
+    *why = "expected a port from 1 to 65535 after `:`";
+    return false;
+  }
+  /* the host part as written (brackets and all: parse_host_part reads them) */
+  size_t n = problem ? strlen(entry) : hp.port ? (size_t)(hp.port - 1 - entry) : strlen(entry);
   return parse_host_part(entry, n, e, why);
 }
 

@@ -19,6 +19,7 @@
 #include "json_write.h"
 #include "sha256.h"
 #include "textbuf.h"
+#include "url.h"
 
 #define URL_SHOWN 512
 #define RETRY_PAUSE_MS 250
@@ -93,47 +94,20 @@ static int64_t monotonic_ms(void) {
 
 /* ---- the URL ------------------------------------------------------------ */
 
-/* Whether [port] (n bytes) is a decimal port from 1 to 65535. */
-static bool valid_port(const char *port, size_t n) {
-  unsigned long v = 0;
-  if (n == 0 || n > 5) return false;
-  for (size_t i = 0; i < n; i++) {
-    if (!isdigit((unsigned char)port[i])) return false;
-    v = v * 10 + (unsigned long)(port[i] - '0');
-  }
-  return v >= 1 && v <= 65535;
-}
-
-/* Check the authority [a] (n bytes, user information included): a host
- * and an optional port. NULL when fine, else what was expected. */
+/* Check the authority [a] (n bytes, without user information): a host and
+ * an optional port. NULL when fine, else what was expected. */
 static const char *authority_problem(const char *a, size_t n) {
-  const char *at = NULL;
-  for (size_t i = 0; i < n; i++)
-    if (a[i] == '@') at = a + i;
-  if (at) {
-    n -= (size_t)(at + 1 - a);
-    a = at + 1;
-  }
-  const char *colon = NULL;
-  if (n && a[0] == '[') {
-    const char *close = memchr(a, ']', n);
-    if (!close) return "expected `]` after an IPv6 address";
-    if ((size_t)(close + 1 - a) < n) {
-      if (close[1] != ':') return "expected `:port` or nothing after `]`";
-      colon = close + 1;
-    }
-  } else {
-    colon = memchr(a, ':', n);
-  }
-  size_t hostlen = colon ? (size_t)(colon - a) : n;
-  if (hostlen == 0) return "expected a host name or address after the scheme";
-  if (colon && !valid_port(colon + 1, n - (size_t)(colon + 1 - a))) return "expected a port from 1 to 65535";
+  HostPort hp;
+  const char *problem = url_host_port(a, n, &hp);
+  if (problem) return problem;
+  if (hp.host_len == 0 && !hp.bracketed) return "expected a host name or address after the scheme";
+  if (hp.port && !url_port(hp.port, hp.port_len, NULL)) return "expected a port from 1 to 65535";
   return NULL;
 }
 
 /* What is wrong with the scheme and authority of [url], into [why] (NULL
- * when they are fine); the authority's start and length into [auth] and
- * [alen]. */
+ * when they are fine); the authority's start (after any user information)
+ * and length into [auth] and [alen]. */
 static bool url_problem(const char *url, const char **auth, size_t *alen, char *why, size_t whylen) {
   for (const char *p = url; *p; p++)
     if ((unsigned char)*p <= ' ' || *p == 0x7f)
@@ -146,8 +120,7 @@ static bool url_problem(const char *url, const char **auth, size_t *alen, char *
     return snprintf(why, whylen, "expected the scheme http or https, found %.*s",
                     (int)(slen < 32 ? slen : 32), url),
            true;
-  *auth = sep + 3;
-  *alen = strcspn(*auth, "/?#");
+  url_authority(url, auth, alen);
   const char *problem = authority_problem(*auth, *alen);
   if (problem) return snprintf(why, whylen, "%s", problem), true;
   return false;

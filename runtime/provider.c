@@ -28,6 +28,7 @@
 #include "json_value.h"
 #include "json_write.h"
 #include "textbuf.h"
+#include "url.h"
 
 /* Bodies nested deeper than this are refused while parsing: the reply's
  * own value may be nested JSON_VALUE_MAX_DEPTH deep, inside a few levels of
@@ -186,28 +187,19 @@ static void ollama_host(const char *v, TextBuf *out) {
   if (slash) tb_puts(out, slash);
 }
 
-/* The host part of an http(s) URL (between "://" and the port or path, user
- * information and IPv6 brackets removed), as a pointer and length. */
+/* The host part of an http(s) URL (user information and IPv6 brackets
+ * removed), as a pointer and length. */
 static void url_host(const char *url, const char **host, size_t *len) {
-  const char *p = strstr(url, "://");
-  p = p ? p + 3 : url;
-  size_t auth = strcspn(p, "/?#");
-  const char *at = NULL;
-  for (size_t i = 0; i < auth; i++)
-    if (p[i] == '@') at = p + i;
-  if (at) {
-    auth -= (size_t)(at + 1 - p);
-    p = at + 1;
+  const char *auth;
+  size_t n;
+  HostPort hp;
+  url_authority(url, &auth, &n);
+  if (url_host_port(auth, n, &hp) && !hp.host) { /* an unclosed `[`: what follows it */
+    hp.host = auth + (n > 0);
+    hp.host_len = n ? n - 1 : 0;
   }
-  if (p[0] == '[') {
-    const char *close = memchr(p, ']', auth);
-    *host = p + 1;
-    *len = close ? (size_t)(close - p - 1) : auth - 1;
-    return;
-  }
-  const char *colon = memchr(p, ':', auth);
-  *host = p;
-  *len = colon ? (size_t)(colon - p) : auth;
+  *host = hp.host;
+  *len = hp.host_len;
 }
 
 /* Is the URL's host this machine: localhost, 127.0.0.0/8, ::1 or 0.0.0.0?

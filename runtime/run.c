@@ -573,6 +573,18 @@ static void start_call(Sched *s, Event e) {
   events_push(s, e);
 }
 
+/* Look at the waiting calls again at `at`, unless a look is due before. */
+static void schedule_recheck(Sched *s, double at) {
+  if (s->recheck_at >= 0 && at >= s->recheck_at) return;
+  Event r;
+  memset(&r, 0, sizeof r);
+  r.recheck = true;
+  r.at = at;
+  r.seq = s->seq++;
+  s->recheck_at = at;
+  events_push(s, r);
+}
+
 /* Start the call (its reply completes `latency` from now), or queue it. */
 static void issue_or_wait(Sched *s, Event e) {
   if (s->nwaiting == 0 && slot_free(s, e.binding) && rate_wait(s, &e) == 0) {
@@ -584,19 +596,8 @@ static void issue_or_wait(Sched *s, Event e) {
     s->waiting = xrealloc(s->waiting, s->waiting_cap * sizeof *s->waiting);
   }
   s->waiting[s->nwaiting++] = e;
-  if (slot_free(s, e.binding)) {
-    /* held back by a rate limit: look again when the bucket has refilled */
-    double at = s->now + rate_wait(s, &e);
-    if (s->recheck_at < 0 || at < s->recheck_at) {
-      Event r;
-      memset(&r, 0, sizeof r);
-      r.recheck = true;
-      r.at = at;
-      r.seq = s->seq++;
-      s->recheck_at = at;
-      events_push(s, r);
-    }
-  }
+  /* held back by a rate limit: look again when the bucket has refilled */
+  if (slot_free(s, e.binding)) schedule_recheck(s, s->now + rate_wait(s, &e));
 }
 
 /* Start the waiting calls that now fit, in issue order; schedule a recheck
@@ -619,15 +620,7 @@ static void start_waiting(Sched *s) {
     }
   }
   s->nwaiting = keep;
-  if (next >= 0 && (s->recheck_at < 0 || next < s->recheck_at)) {
-    Event r;
-    memset(&r, 0, sizeof r);
-    r.recheck = true;
-    r.at = next;
-    r.seq = s->seq++;
-    s->recheck_at = next;
-    events_push(s, r);
-  }
+  if (next >= 0) schedule_recheck(s, next);
 }
 
 /* A call ended: its slot goes to the waiting calls. */
