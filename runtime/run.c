@@ -435,11 +435,12 @@ static bool cacheable(const Sched *s, int32_t prompt, bool writing) {
 static void cache_put(Sched *s, NetCall *c, const ProviderReply *rep) {
   if (!cacheable(s, c->req.prompt, true)) return;
   char key[65], err[512];
-  request_key(&c->req, key);
   const char *prompt = c->req.prompt >= 0 ? s->img->prompts[c->req.prompt].name : "judge";
-  /* after a fallback the request sent is not the one first built */
-  bool first = c->x && c->x->parts && !strcmp(key, c->x->key);
+  /* the request first built (its key and parts made then), unless a fallback sent another */
+  bool first = c->chain == 0 && c->x->parts;
   char *parts = first ? c->x->parts : request_parts(&c->req);
+  if (first) memcpy(key, c->x->key, sizeof key);
+  else request_key(&c->req, key);
   if (store_cache_put(s->store, key, prompt, s->img->models[c->req.model].name, rep->text, rep->text_len,
                       rep->input_tokens, rep->output_tokens, parts, err, sizeof err)) {
     s->cache_puts++;
