@@ -107,9 +107,21 @@ CallCounts callstats_total(const CallStats *cs) {
 
 /* ---- percentiles ------------------------------------------------------------------------------ */
 
-/* Sort s->us: least significant 16 bits, then the most. */
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Sort s->us: qsort for a few samples; for many, a radix sort on the least
+ * significant 16 bits, then the most (its 512 KB of counters would cost a
+ * short run more than the sort). */
 static void sort_samples(Samples *s) {
   if (s->sorted) return;
+  if (s->n < 65536) {
+    if (s->n > 1) qsort(s->us, s->n, sizeof *s->us, cmp_u32);
+    s->sorted = true;
+    return;
+  }
   uint32_t *tmp = xmalloc((s->n ? s->n : 1) * sizeof *tmp);
   size_t *count = xmalloc(65537 * sizeof *count);
   uint32_t *from = s->us, *to = tmp;

@@ -1622,6 +1622,19 @@ static void write_metrics(Sched *s, const char *path) {
   json_decref(m);
 }
 
+/* The tables of calls and evaluations on stderr, in one write (stderr is
+ * unbuffered: a line per write would cost a system call per line). */
+static void print_tables(Sched *s) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&text, &len);
+  FILE *out = m ? m : stderr;
+  callstats_print(s->calls, out, PROG(s->opt));
+  evalstats_print(s->stats, out, PROG(s->opt));
+  if (m && fclose(m) == 0) fwrite(text, 1, len, stderr);
+  free(text);
+}
+
 /* The progress line, when it is shown: at most ten updates a second, and the
  * last one at the end of the run. */
 static void show_progress(Sched *s, bool last) {
@@ -1716,8 +1729,7 @@ int run_image(const Image *img, const RunOptions *opt) {
     status = RUN_BUDGET;
   }
   if (opt->metrics) write_metrics(&s, opt->metrics);
-  callstats_print(s.calls, stderr, PROG(opt));
-  evalstats_print(s.stats, stderr, PROG(opt));
+  print_tables(&s);
   const char *how = status == RUN_OK ? "ok" : status == RUN_BUDGET ? "budget" : s.stop && !s.failed ? "stopped"
                                                                                                 : "failed";
   if (s.otlp) close_otlp(&s, how, status == RUN_BUDGET ? s.budget_why : NULL);
